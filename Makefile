@@ -1,0 +1,52 @@
+# Thin wrapper over CMake. `make run` and `make test` install what they need first (scripts/install-deps.sh).
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+ROOT_DIR ?= /var/lib/nanolet
+RUN_FLAGS ?=
+
+.PHONY: all build deps run test unit e2e asan fuzz bench format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/build.ninja $(BUILD)/Makefile:
+	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+
+build: $(BUILD)/Makefile
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# Builds, imports the bundled test image and runs nanolet on examples/manifests in the foreground.
+run: deps build
+	@scripts/build-test-image.sh $(BUILD)/images/busybox.oci.tar
+	@$(BUILD)/nanolet images import --root-dir $(ROOT_DIR) $(BUILD)/images/busybox.oci.tar >/dev/null
+	$(BUILD)/nanolet --pod-manifest-path examples/manifests --root-dir $(ROOT_DIR) $(RUN_FLAGS)
+
+# Everything CI runs: unit tests, end-to-end tests on real runc, the ASan+UBSan unit build, short fuzz runs.
+test: deps build
+	@scripts/test.sh $(BUILD)
+
+unit: build
+	@cd $(BUILD) && ctest -L unit --output-on-failure -j $(JOBS)
+
+e2e: build
+	@cd $(BUILD) && ctest -L e2e --output-on-failure
+
+asan:
+	@cmake -S . -B $(BUILD)-asan -DNANOLET_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build $(BUILD)-asan -j $(JOBS)
+
+fuzz:
+	@cmake -S . -B $(BUILD)-fuzz -DNANOLET_FUZZ=ON -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
+	@cmake --build $(BUILD)-fuzz -j $(JOBS) --target fuzzers
+
+bench: deps build
+	@bench/run.sh $(BUILD)
+
+format:
+	@clang-format -i $$(git ls-files '*.cc' '*.h' '*.c')
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz

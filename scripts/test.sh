@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# What `make test` (and so CI) runs, in order: unit tests, end-to-end tests, the ASan+UBSan unit build,
+# short fuzz runs. Fails on the first failure.
+set -euo pipefail
+BUILD=${1:-build}
+cd "$(dirname "$0")/.."
+JOBS=$(nproc)
+
+echo "== unit tests"
+(cd "$BUILD" && ctest -L unit --output-on-failure -j "$JOBS")
+
+echo "== end-to-end tests (real runc, CNI)"
+(cd "$BUILD" && ctest -L e2e --output-on-failure)
+
+echo "== unit tests under ASan+UBSan"
+cmake -S . -B "$BUILD-asan" -DNANOLET_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build "$BUILD-asan" -j "$JOBS" --target unit_tests
+(cd "$BUILD-asan" && ctest -L unit --output-on-failure -j "$JOBS")
+
+if [[ -d fuzz && -f fuzz/CMakeLists.txt ]]; then
+  echo "== short fuzz runs"
+  cmake -S . -B "$BUILD-fuzz" -DNANOLET_FUZZ=ON -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
+  cmake --build "$BUILD-fuzz" -j "$JOBS" --target fuzzers
+  fuzz/run.sh "$BUILD-fuzz" 30
+fi
+echo "== all tests passed"
