@@ -14,7 +14,7 @@ echo "== end-to-end tests (real runc, CNI)"
 
 echo "== unit tests under ASan+UBSan"
 cmake -S . -B "$BUILD-asan" -DNANOLET_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
-cmake --build "$BUILD-asan" -j "$JOBS" --target unit_tests
+cmake --build "$BUILD-asan" -j "$JOBS" --target unit_tests nanolet
 (cd "$BUILD-asan" && ctest -L unit --output-on-failure -j "$JOBS")
 
 if [[ -d fuzz && -f fuzz/CMakeLists.txt ]]; then
