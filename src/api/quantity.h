@@ -33,8 +33,9 @@ class Quantity {
   Format format() const { return format_; }
 
  private:
-  // value = unscaled_ * 10^scale_ (the implementation may change this representation).
-  int64_t unscaled_ = 0;
+  // value = unscaled_ * 10^scale_, with at most 36 significant digits and scale_ >= -9 (values are
+  // rounded up to nano units on parse, as upstream).
+  __int128 unscaled_ = 0;
   int32_t scale_ = 0;
   Format format_ = Format::kDecimalSI;
 };

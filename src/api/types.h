@@ -314,6 +314,9 @@ struct Volume {
   std::optional<DownwardAPIVolumeSource> downward_api;
   std::optional<ProjectedVolumeSource> projected;
   std::optional<PersistentVolumeClaimVolumeSource> persistent_volume_claim;  // decoded, not supported
+  // The wire name of a source nanolet does not model ("nfs", "csi", ...) when the volume uses one; its
+  // content is not kept (not encoded back). Keeps defaulting from turning it into an emptyDir.
+  std::string other_source;
   bool operator==(const Volume&) const = default;
 };
 

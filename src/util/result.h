@@ -113,7 +113,7 @@ inline Result<void> Ok() { return {}; }
 #define ASSIGN_OR_RETURN_IMPL(tmp, decl, expr, ctx)                                    \
   auto tmp = (expr);                                                                   \
   if (!tmp.ok()) {                                                                     \
-    std::string_view _ctx = (ctx);                                                     \
+    std::string _ctx = (ctx);                                                          \
     return _ctx.empty() ? std::move(tmp).error() : std::move(tmp).error().Wrap(_ctx); \
   }                                                                                    \
   decl = std::move(tmp).value()

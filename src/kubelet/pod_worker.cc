@@ -1,0 +1,342 @@
+#include "kubelet/pod_worker.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "kubelet/container_config.h"
+#include "kubelet/image_pull.h"
+#include "kubelet/labels.h"
+#include "kubelet/lifecycle.h"
+#include "kubelet/phase.h"
+#include "kubelet/pod_actions.h"
+#include "kubelet/pod_status.h"
+#include "kubelet/restart_backoff.h"
+#include "kubelet/runtime_pod.h"
+#include "runtime/runtime.h"
+#include "runtime/volume/volume_manager.h"
+#include "util/fs.h"
+#include "util/log.h"
+
+namespace nanolet::kubelet {
+namespace {
+
+std::string PodRef(const api::Pod& pod) { return pod.metadata.namespace_ + "/" + pod.metadata.name; }
+
+Result<RuntimePodStatus> ListPod(runtime::Runtime& rt, const std::string& uid) {
+  ASSIGN_OR_RETURN(auto sandboxes, rt.ListPodSandboxes());
+  ASSIGN_OR_RETURN(auto containers, rt.ListContainers());
+  return RuntimePodStatus::Build(uid, sandboxes, containers);
+}
+
+const api::Container* FindSpec(const api::Pod& pod, const std::string& name) {
+  for (const auto& c : pod.spec.init_containers) {
+    if (c.name == name) return &c;
+  }
+  for (const auto& c : pod.spec.containers) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
+bool IsTerminalPhase(const std::string& phase) { return phase == "Succeeded" || phase == "Failed"; }
+
+}  // namespace
+
+PodSyncer::PodSyncer(const PodSyncOptions& opts, runtime::Runtime& rt, const Clock& clock)
+    : opts_(opts),
+      rt_(rt),
+      clock_(clock),
+      crash_backoff_(clock, kCrashLoopBackOffInitial, kCrashLoopBackOffMax),
+      pull_backoff_(clock, kImagePullBackOffInitial, kImagePullBackOffMax),
+      sandbox_backoff_(clock, std::chrono::seconds(1), std::chrono::seconds(60)) {}
+
+ReasonCache PodSyncer::Reasons(const std::string& uid) {
+  std::lock_guard<std::mutex> l(mu_);
+  return reasons_[uid];
+}
+
+void PodSyncer::SetReasons(const std::string& uid, ReasonCache reasons) {
+  std::lock_guard<std::mutex> l(mu_);
+  reasons_[uid] = std::move(reasons);
+}
+
+void PodSyncer::Forget(const std::string& uid) {
+  std::lock_guard<std::mutex> l(mu_);
+  reasons_.erase(uid);
+}
+
+api::PodStatus PodSyncer::Status(const api::Pod& pod, const SyncRequest& req, const ReasonCache& reasons,
+                                 bool terminal) {
+  RuntimePodStatus rps;
+  if (auto r = ListPod(rt_, pod.metadata.uid); r.ok()) rps = std::move(*r);
+  PodStatusContext ctx;
+  ctx.previous = &req.previous_status;
+  ctx.reasons = &reasons;
+  ctx.probes = &req.probes;
+  ctx.host_ips = opts_.host_ips;
+  ctx.pod_is_terminal = terminal;
+  ctx.now = clock_.Now();
+  ctx.first_seen = req.first_seen;
+  return GeneratePodStatus(pod, rps, ctx);
+}
+
+SyncResult PodSyncer::Sync(const SyncRequest& req) {
+  const api::Pod& pod = req.pod;
+  const std::string& uid = pod.metadata.uid;
+  SyncResult res;
+  ReasonCache reasons = Reasons(uid);
+  auto finish = [&](bool terminal) {
+    SetReasons(uid, reasons);
+    res.status = Status(pod, req, reasons, terminal);
+    return res;
+  };
+
+  // activeDeadlineSeconds: the pod fails with DeadlineExceeded and its containers are killed.
+  if (PastActiveDeadline(pod, req.first_seen, clock_.Now()) || IsTerminalPhase(req.previous_status.phase)) {
+    KillPod(pod, std::nullopt, false);
+    res.finished = true;
+    return finish(true);
+  }
+
+  auto listed = ListPod(rt_, uid);
+  if (!listed.ok()) {
+    res.error = listed.error().message();
+    res.requeue_after = std::chrono::seconds(1);
+    return finish(false);
+  }
+  RuntimePodStatus rps = std::move(*listed);
+  PodActions actions = ComputePodActions(pod, rps, req.probes);
+  log::V(4, "sync pod", {{"pod", PodRef(pod)}, {"actions", actions.String()}});
+
+  if (actions.kill_pod) {
+    KillPod(pod, std::nullopt, false);
+    if (!actions.create_sandbox && actions.containers_to_start.empty() &&
+        actions.init_containers_to_start.empty()) {
+      // Every container is done under the restart policy: the pod is terminal.
+      res.finished = true;
+      return finish(true);
+    }
+  }
+
+  std::string sandbox_id = actions.sandbox_id;
+  PodContext ctx;
+  ctx.node_name = opts_.node_name;
+  ctx.pod_logs_dir = opts_.pod_logs_dir;
+  ctx.host_ip = opts_.host_ips.empty() ? "" : opts_.host_ips[0];
+  runtime::SandboxConfig sandbox_config = MakeSandboxConfig(pod, actions.sandbox_attempt, ctx);
+  if (actions.create_sandbox) {
+    std::string key = uid + "/sandbox";
+    if (sandbox_backoff_.IsInBackOffSinceUpdate(key, clock_.Now())) {
+      res.requeue_after = sandbox_backoff_.Get(key);
+      return finish(false);
+    }
+    auto sid = rt_.RunPodSandbox(sandbox_config);
+    if (!sid.ok()) {
+      sandbox_backoff_.Next(key, clock_.Now());
+      res.error = "create pod sandbox: " + sid.error().message();
+      log::Error("failed to create pod sandbox", {{"pod", PodRef(pod)}, {"error", sid.error().message()}});
+      res.requeue_after = sandbox_backoff_.Get(key);
+      return finish(false);
+    }
+    sandbox_backoff_.Reset(key);
+    sandbox_id = *sid;
+    rps = ListPod(rt_, uid).ok() ? *ListPod(rt_, uid) : rps;
+  }
+  if (auto sb = rt_.PodSandboxStatus(sandbox_id); sb.ok()) {
+    ctx.pod_ip = sb->ip;
+    ctx.pod_ips = sb->ips;
+  }
+  if (pod.spec.host_network) {
+    ctx.pod_ip = ctx.host_ip;
+    ctx.pod_ips = opts_.host_ips;
+  }
+
+  for (const auto& k : actions.containers_to_kill) {
+    const api::Container* spec = FindSpec(pod, k.name);
+    int64_t grace = pod.spec.termination_grace_period_seconds.value_or(30);
+    if (spec && k.reason == kKillReasonLivenessProbe && spec->liveness_probe &&
+        spec->liveness_probe->termination_grace_period_seconds) {
+      grace = *spec->liveness_probe->termination_grace_period_seconds;
+    }
+    log::Info("killing container", {{"pod", PodRef(pod)}, {"container", k.name}, {"reason", k.message}});
+    auto r = rt_.StopContainer(k.container_id, std::chrono::seconds(grace));
+    if (!r.ok()) res.error = r.error().message();
+  }
+
+  auto volumes = volume::SetUpPodVolumes(opts_.root_dir, pod);
+  if (!volumes.ok()) {
+    res.error = volumes.error().message();
+    log::Error("failed to set up volumes", {{"pod", PodRef(pod)}, {"error", res.error}});
+    res.requeue_after = std::chrono::seconds(2);
+    return finish(false);
+  }
+
+  auto start = [&](const ContainerToStart& s, const api::Container& c) -> bool {
+    if (auto wait = CheckRestartBackOff(crash_backoff_, pod, c, rps)) {
+      reasons[c.name] = *wait;
+      // Requeue when the backoff window since the last exit ends.
+      Duration window = crash_backoff_.Get(RestartBackOffKey(pod, c));
+      TimePoint finished{};
+      if (const auto* prev = rps.FindContainer(c.name)) finished = prev->finished_at;
+      Duration left = finished + window - clock_.Now();
+      if (left < std::chrono::milliseconds(10)) left = std::chrono::milliseconds(10);
+      if (!res.requeue_after || left < *res.requeue_after) res.requeue_after = left;
+      return false;
+    }
+    ImageResult img = EnsureImageExists(rt_, pull_backoff_, pod, c, runtime::PullAuth{});
+    if (!img.ok()) {
+      reasons[c.name] = *img.failure;
+      Duration window = pull_backoff_.Get(ImagePullBackOffKey(pod, c));
+      if (window.count() == 0) window = std::chrono::seconds(1);
+      if (!res.requeue_after || window < *res.requeue_after) res.requeue_after = window;
+      log::Warn("image not ready", {{"pod", PodRef(pod)}, {"container", c.name},
+                                    {"reason", img.failure->reason}, {"message", img.failure->message}});
+      return false;
+    }
+    auto mounts = volume::ContainerMounts(pod, c, *volumes);
+    // The termination message file, mounted at terminationMessagePath (upstream: pods/<uid>/containers/
+    // <name>/<random>); the kubelet reads it when the container ends.
+    std::string tm_dir = volume::PodDir(opts_.root_dir, uid) + "/containers/" + c.name;
+    std::string tm_file = tm_dir + "/" + std::to_string(s.attempt);
+    if (mounts.ok() && !c.termination_message_path.empty()) {
+      if (MkdirAll(tm_dir).ok() && WriteFile(tm_file, "", 0666).ok()) {
+        ::chmod(tm_file.c_str(), 0666);
+        mounts->push_back({c.termination_message_path, tm_file, false, "private"});
+      }
+    }
+    Result<runtime::ContainerConfig> cfg =
+        mounts.ok() ? MakeContainerConfig(pod, c, s.attempt, ctx, std::move(*mounts))
+                    : Result<runtime::ContainerConfig>(mounts.error());
+    if (!cfg.ok()) {
+      reasons[c.name] = {std::string(kReasonCreateContainerConfigError), cfg.error().message()};
+      res.requeue_after = std::chrono::seconds(2);
+      return false;
+    }
+    if (!img.image_ref.empty()) cfg->image = img.image_ref;
+    cfg->annotations["io.kubernetes.container.terminationMessageFile"] = tm_file;
+    auto cid = rt_.CreateContainer(sandbox_id, *cfg, sandbox_config);
+    if (!cid.ok()) {
+      reasons[c.name] = {std::string(kReasonCreateContainerError), cid.error().message()};
+      log::Error("failed to create container", {{"pod", PodRef(pod)}, {"container", c.name},
+                                                {"error", cid.error().message()}});
+      res.requeue_after = std::chrono::seconds(2);
+      return false;
+    }
+    auto st = rt_.StartContainer(*cid);
+    if (!st.ok()) {
+      reasons[c.name] = {std::string(kReasonRunContainerError), st.error().message()};
+      log::Error("failed to start container", {{"pod", PodRef(pod)}, {"container", c.name},
+                                               {"error", st.error().message()}});
+      (void)rt_.RemoveContainer(*cid);
+      res.requeue_after = std::chrono::seconds(2);
+      return false;
+    }
+    reasons.erase(c.name);
+    log::V(2, "started container", {{"pod", PodRef(pod)}, {"container", c.name}, {"id", *cid}});
+    if (c.lifecycle && c.lifecycle->post_start) {
+      auto hook = RunLifecycleHook(rt_, pod, c, *cid, ctx.pod_ip, *c.lifecycle->post_start,
+                                   std::chrono::seconds(pod.spec.termination_grace_period_seconds.value_or(30)));
+      if (!hook.ok()) {
+        log::Warn("postStart hook failed", {{"pod", PodRef(pod)}, {"container", c.name},
+                                            {"error", hook.error().message()}});
+        (void)rt_.StopContainer(*cid, std::chrono::seconds(pod.spec.termination_grace_period_seconds.value_or(30)));
+        reasons[c.name] = {"PostStartHookError", hook.error().message()};
+      }
+    }
+    return true;
+  };
+  for (const auto& s : actions.init_containers_to_start) {
+    if (s.index < pod.spec.init_containers.size()) start(s, pod.spec.init_containers[s.index]);
+  }
+  for (const auto& s : actions.containers_to_start) {
+    if (s.index < pod.spec.containers.size()) start(s, pod.spec.containers[s.index]);
+  }
+  return finish(false);
+}
+
+void PodSyncer::KillPod(const api::Pod& pod, std::optional<int64_t> grace_override, bool remove) {
+  const std::string& uid = pod.metadata.uid;
+  auto listed = ListPod(rt_, uid);
+  if (!listed.ok()) return;
+  int64_t grace_s = grace_override ? *grace_override : pod.spec.termination_grace_period_seconds.value_or(30);
+  if (grace_s < 0) grace_s = 0;
+  // As upstream killContainer: the grace counts from the start of preStop; a container gets at least 2 s
+  // between SIGTERM and SIGKILL (minimumGracePeriodInSeconds) even when preStop used up the grace — unless
+  // the grace is 0 (a forced deletion).
+  auto deadline = clock_.Now() + std::chrono::seconds(grace_s);
+  std::string pod_ip;
+  if (!listed->PodIPs().empty()) pod_ip = listed->PodIPs()[0];
+  std::vector<std::thread> threads;
+  for (const auto* c : listed->ActiveContainers()) {
+    if (c->state != runtime::ContainerState::kRunning && c->state != runtime::ContainerState::kCreated) continue;
+    threads.emplace_back([&, c] {
+      std::string name = ContainerName(*c);
+      const api::Container* spec = FindSpec(pod, name);
+      if (spec && spec->lifecycle && spec->lifecycle->pre_stop && grace_s > 0 &&
+          c->state == runtime::ContainerState::kRunning) {
+        auto budget = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_.Now());
+        auto hook = RunLifecycleHook(rt_, pod, *spec, c->id, pod_ip, *spec->lifecycle->pre_stop, budget);
+        if (!hook.ok()) {
+          log::Warn("preStop hook failed", {{"pod", PodRef(pod)}, {"container", name},
+                                            {"error", hook.error().message()}});
+        }
+      }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_.Now());
+      if (grace_s > 0 && left < std::chrono::seconds(2)) left = std::chrono::seconds(2);
+      if (grace_s == 0) left = std::chrono::milliseconds(0);
+      log::Info("killing container", {{"pod", PodRef(pod)}, {"container", name},
+                                      {"gracePeriod", std::to_string(left.count()) + "ms"}});
+      auto r = rt_.StopContainer(c->id, left);
+      if (!r.ok()) {
+        log::Error("failed to stop container", {{"pod", PodRef(pod)}, {"container", name},
+                                                {"error", r.error().message()}});
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& sb : listed->sandboxes) {
+    if (remove) {
+      auto r = rt_.RemovePodSandbox(sb.id);
+      if (!r.ok()) {
+        log::Error("failed to remove pod sandbox", {{"pod", PodRef(pod)}, {"error", r.error().message()}});
+      }
+    } else if (sb.state == runtime::SandboxState::kReady) {
+      auto r = rt_.StopPodSandbox(sb.id);
+      if (!r.ok()) log::Error("failed to stop pod sandbox", {{"pod", PodRef(pod)}, {"error", r.error().message()}});
+    }
+  }
+}
+
+SyncResult PodSyncer::Terminate(const SyncRequest& req) {
+  const api::Pod& pod = req.pod;
+  SyncResult res;
+  std::optional<int64_t> grace = req.grace_period_override;
+  if (!grace && pod.metadata.deletion_grace_period_seconds) grace = pod.metadata.deletion_grace_period_seconds;
+  // Report the final container states before the containers are removed.
+  KillPod(pod, grace, false);
+  ReasonCache reasons = Reasons(pod.metadata.uid);
+  res.status = Status(pod, req, reasons, true);
+  KillPod(pod, 0, true);
+  auto listed = ListPod(rt_, pod.metadata.uid);
+  bool gone = listed.ok() && listed->sandboxes.empty() && listed->containers.empty();
+  // Containers of the pod outside any known sandbox (e.g. a sandbox removed by hand).
+  if (listed.ok()) {
+    for (const auto& c : listed->containers) {
+      (void)rt_.StopContainer(c.id, std::chrono::milliseconds(0));
+      (void)rt_.RemoveContainer(c.id);
+    }
+    gone = true;
+  }
+  auto v = volume::TearDownPodVolumes(opts_.root_dir, pod.metadata.uid);
+  if (!v.ok()) {
+    res.error = v.error().message();
+    gone = false;
+  }
+  res.finished = gone;
+  if (!gone) res.requeue_after = std::chrono::seconds(2);
+  return res;
+}
+
+}  // namespace nanolet::kubelet

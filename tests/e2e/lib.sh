@@ -1,0 +1,96 @@
+# Shared helpers for end-to-end tests: a private nanolet (own root, log dir, port, CNI bridge and subnet),
+# condition waits with deadlines, and cleanup that removes everything the test made.
+set -euo pipefail
+: "${NANOLET_BUILD:?}" "${NANOLET_SRC:?}"
+if [[ $(id -u) -ne 0 ]]; then echo "SKIP: end-to-end tests need root"; exit 0; fi
+
+E2E_TMP=$(mktemp -d /tmp/nanolet-e2e.XXXXXX)
+ROOT=$E2E_TMP/root
+MANIFESTS=$E2E_TMP/manifests
+LOGS=$E2E_TMP/logs
+mkdir -p "$ROOT" "$MANIFESTS" "$LOGS"
+# A bridge and subnet of this test's own (never the real nanolet0).
+E2E_ID=$(( ($$ % 200) + 20 ))
+export NANOLET_CNI_BRIDGE=nle2e$E2E_ID
+export NANOLET_CNI_SUBNET=10.231.$E2E_ID.0/24
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+API=http://127.0.0.1:$PORT
+NANOLET_PID=""
+RUNC_ROOT=$ROOT/runtime/runc
+
+log() { echo "[$(date +%T.%3N)] $*" >&2; }
+fail() { log "FAIL: $*"; [[ -f $E2E_TMP/nanolet.log ]] && tail -50 "$E2E_TMP/nanolet.log" >&2; exit 1; }
+
+# wait_for DESCRIPTION SECONDS COMMAND...: polls COMMAND until it succeeds or the deadline passes.
+wait_for() {
+  local what=$1 secs=$2; shift 2
+  local deadline=$(( $(date +%s%N) + secs * 1000000000 ))
+  until "$@" >/dev/null 2>&1; do
+    if (( $(date +%s%N) > deadline )); then fail "timed out after ${secs}s waiting for: $what"; fi
+    sleep 0.05  # poll interval of a condition wait, not synchronisation
+  done
+}
+
+ensure_image() {
+  "$NANOLET_SRC/scripts/build-test-image.sh" "$NANOLET_BUILD/images/busybox.oci.tar" >/dev/null
+  "$NANOLET_BUILD/nanolet" images import --root-dir "$ROOT" "$NANOLET_BUILD/images/busybox.oci.tar" >/dev/null
+}
+
+start_nanolet() {
+  "$NANOLET_BUILD/nanolet" --pod-manifest-path "$MANIFESTS" --root-dir "$ROOT" --pod-logs-dir "$LOGS" \
+    --address 127.0.0.1 --read-only-port "$PORT" --file-check-frequency 1s --sync-frequency 10s \
+    --hostname-override e2e-node "$@" >>"$E2E_TMP/nanolet.log" 2>&1 &
+  NANOLET_PID=$!
+  wait_for "nanolet /healthz" 20 curl -sf "$API/healthz"
+}
+
+stop_nanolet() {
+  if [[ -n $NANOLET_PID ]] && kill -0 "$NANOLET_PID" 2>/dev/null; then
+    kill -TERM "$NANOLET_PID"; wait "$NANOLET_PID" 2>/dev/null || true
+  fi
+  NANOLET_PID=""
+}
+
+pods_json() { curl -sf "$API/pods"; }
+# pod_field NAME JQ: a field of the pod NAME-e2e-node.
+pod_field() { pods_json | jq -r --arg n "$1-e2e-node" ".items[] | select(.metadata.name==\$n) | $2"; }
+pod_phase_is() { [[ $(pod_field "$1" .status.phase) == "$2" ]]; }
+pod_absent() { [[ -z $(pod_field "$1" .metadata.name) ]]; }
+all_ready() { [[ $(pod_field "$1" '[.status.containerStatuses[]?.ready] | all') == true && \
+                 $(pod_field "$1" '.status.containerStatuses | length') -gt 0 ]]; }
+container_id() { pod_field "$1" ".status.containerStatuses[] | select(.name==\"$2\") | .containerID" | sed 's|runc://||'; }
+container_pid() { runc --root "$RUNC_ROOT" state "$1" | jq -r .pid; }
+rexec() { local id=$1; shift; runc --root "$RUNC_ROOT" exec "$id" "$@"; }
+
+snapshot_resources() {
+  {
+    echo "netns: $(ls /run/nanolet/ns 2>/dev/null | wc -l)"
+    echo "veths: $(ip -o link show master "$NANOLET_CNI_BRIDGE" 2>/dev/null | wc -l)"
+    echo "ipam: $(ls "$ROOT/cni/networks"/*/ 2>/dev/null | grep -c '^10\.' || true)"
+    echo "mounts: $(grep -c "$E2E_TMP" /proc/self/mountinfo || true)"
+    echo "cgroups: $(ls -d /sys/fs/cgroup/memory/nanolet/pod* 2>/dev/null | wc -l)"
+    echo "runc: $(runc --root "$RUNC_ROOT" list -q 2>/dev/null | wc -l)"
+    echo "monitors: $(pgrep -f "nanolet-monitor.*$ROOT" | wc -l)"
+    echo "sandboxes: $(ls "$ROOT/runtime/sandboxes" 2>/dev/null | wc -l)"
+    echo "containers: $(ls "$ROOT/runtime/containers" 2>/dev/null | wc -l)"
+    echo "pods: $(ls "$ROOT/pods" 2>/dev/null | wc -l)"
+  }
+}
+
+cleanup() {
+  local rc=$?
+  stop_nanolet
+  if [[ -d $RUNC_ROOT ]]; then
+    for id in $(runc --root "$RUNC_ROOT" list -q 2>/dev/null); do runc --root "$RUNC_ROOT" delete -f "$id" >/dev/null 2>&1 || true; done
+  fi
+  for sb in "$ROOT"/runtime/sandboxes/*/; do
+    [[ -d $sb ]] || continue
+    id=$(basename "$sb")
+    for k in net ipc uts; do umount -l "/run/nanolet/ns/$id-$k" 2>/dev/null || true; rm -f "/run/nanolet/ns/$id-$k"; done
+  done
+  grep "$E2E_TMP" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  ip link del "$NANOLET_CNI_BRIDGE" 2>/dev/null || true
+  rm -rf "$E2E_TMP"
+  exit $rc
+}
+trap cleanup EXIT
