@@ -202,6 +202,17 @@ void Kubelet::Dispatch(const std::string& uid) {
     e.pending = true;
     return;
   }
+  // As upstream's pod workers: a pod does not start while another pod of the same full name (an edited
+  // static pod's old version) is still terminating; RemoveEntry dispatches it when that one is gone.
+  if (!e.terminating) {
+    for (const auto& [other_uid, other] : entries_) {
+      if (other_uid != uid && other->terminating && other->pod.metadata.name == e.pod.metadata.name &&
+          other->pod.metadata.namespace_ == e.pod.metadata.namespace_) {
+        e.pending = true;
+        return;
+      }
+    }
+  }
   e.busy = true;
   e.pending = false;
   auto req = std::make_shared<SyncRequest>();
@@ -263,7 +274,15 @@ void Kubelet::RemoveEntry(const std::string& uid) {
   auto it = entries_.find(uid);
   if (it == entries_.end()) return;
   if (it->second->requeue) CloseAndFree(reinterpret_cast<uv_handle_t*>(it->second->requeue));
+  std::string name = it->second->pod.metadata.name, ns = it->second->pod.metadata.namespace_;
   entries_.erase(it);
+  std::vector<std::string> waiting;
+  for (const auto& [other_uid, other] : entries_) {
+    if (other->pending && !other->busy && other->pod.metadata.name == name && other->pod.metadata.namespace_ == ns) {
+      waiting.push_back(other_uid);
+    }
+  }
+  for (const auto& u : waiting) Dispatch(u);
 }
 
 void Kubelet::OnContainerEvent(const runtime::ContainerEvent& ev) {

@@ -14,6 +14,7 @@ kind: Pod
 metadata:
   name: web
 spec:
+  terminationGracePeriodSeconds: 2
   containers:
   - name: httpd
     image: nanolet.local/busybox:1.35
@@ -33,9 +34,9 @@ httpd=$(container_id web httpd); client=$(container_id web client)
 [[ -n $httpd && -n $client ]] || fail "container IDs missing"
 p1=$(container_pid "$httpd"); p2=$(container_pid "$client")
 for ns in net ipc uts; do
-  [[ $(readlink /proc/$p1/ns/$ns) == $(readlink /proc/$p2/ns/$ns) ]] || fail "containers do not share $ns"
+  [[ "$(readlink /proc/$p1/ns/$ns)" == "$(readlink /proc/$p2/ns/$ns)" ]] || fail "containers do not share $ns"
 done
-[[ $(readlink /proc/$p1/ns/net) != $(readlink /proc/self/ns/net) ]] || fail "pod shares the host netns"
+[[ "$(readlink /proc/$p1/ns/net)" != "$(readlink /proc/self/ns/net)" ]] || fail "pod shares the host netns"
 # Only eth0 of the sandbox carries the IP, and both containers see it.
 rexec "$client" ip -4 addr show eth0 | grep -q "$ip" || fail "client does not see the pod IP"
 out=$(rexec "$client" wget -q -O - http://127.0.0.1:8080/)
