@@ -11,7 +11,7 @@ PKGS=(
   # runtime parts
   runc containernetworking-plugins iproute2 iptables util-linux
   # test and bench peers
-  busybox-static docker-registry skopeo wrk kubernetes-client curl jq
+  busybox-static docker-registry skopeo wrk kubernetes-client curl jq python3
 )
 
 missing=()
