@@ -293,7 +293,7 @@ TEST_F(MonitorTest, LongLineIsSplitIntoPartials) {
 
 TEST_F(MonitorTest, BinaryOutputIsCopiedIntact) {
   std::string garbage;
-  for (int i = 0; i < 300000; i++) garbage += static_cast<char>((i * 7919 + i / 256) & 0xff);
+  for (uint32_t i = 0; i < 300000; i++) garbage += static_cast<char>((i * 7919u + i / 256) & 0xff);
   std::ofstream(bundle_ + "/rootfs/garbage", std::ios::binary) << garbage;
   Config({"sh", "-c", "cat /garbage; cat /garbage >&2"});
   ASSERT_GT(Create(), 0);

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Pod startup latency: manifest written -> Running in /pods (one container, image present), beside the
+# floor measured in the same run: bare `runc run -d` of a pause container and the same busybox container,
+# one after the other. Prints a table and writes bench/results.json.
+# Usage: bench/startup.sh BUILD_DIR [RUNS]
+set -euo pipefail
+BUILD=$(cd "${1:-build}" && pwd); RUNS=${2:-20}
+export NANOLET_BUILD=$BUILD NANOLET_SRC=$(cd "$(dirname "$0")/.." && pwd)
+source "$NANOLET_SRC/tests/e2e/lib.sh"
+ensure_image
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+pct() { sort -n | awk -v p="$1" '{a[NR]=$1} END {i=int((NR-1)*p/100)+1; print a[i]}'; }
+
+# Floor: runc alone, same rootfs (the unpacked image layer, read-only) and a pause bundle.
+layer=$(ls -d "$ROOT"/images/layers/*/ | head -1)
+floor_dir=$E2E_TMP/floor; mkdir -p "$floor_dir/pause/rootfs" "$floor_dir/app"
+cp "$BUILD/nanolet-pause" "$floor_dir/pause/rootfs/pause"
+mkspec() { # DIR ROOTFS ARGS_JSON
+  (cd "$1" && runc spec && jq --arg r "$2" --argjson a "$3" \
+    '.root.path=$r | .root.readonly=true | .process.terminal=false | .process.args=$a' config.json >c && mv c config.json)
+}
+mkspec "$floor_dir/pause" "$floor_dir/pause/rootfs" '["/pause"]'
+mkspec "$floor_dir/app" "$layer" '["sleep","3600"]'
+floor=()
+for i in $(seq "$RUNS"); do
+  t0=$(now_ms)
+  runc --root "$floor_dir/state" run -d --bundle "$floor_dir/pause" "p$i" >/dev/null 2>&1 </dev/null
+  runc --root "$floor_dir/state" run -d --bundle "$floor_dir/app" "a$i" >/dev/null 2>&1 </dev/null
+  floor+=($(( $(now_ms) - t0 )))
+  runc --root "$floor_dir/state" delete -f "a$i"; runc --root "$floor_dir/state" delete -f "p$i"
+done
+
+start_nanolet
+lat=()
+for i in $(seq "$RUNS"); do
+  t0=$(now_ms)
+  cat >"$MANIFESTS/b$i.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: b$i}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - {name: app, image: nanolet.local/busybox:1.35, command: ["sleep", "3600"]}
+YAML
+  until pod_phase_is "b$i" Running; do sleep 0.002; done
+  lat+=($(( $(now_ms) - t0 )))
+  rm "$MANIFESTS/b$i.yaml"
+  wait_for "b$i gone" 30 pod_absent "b$i"
+done
+stop_nanolet
+f50=$(printf '%s\n' "${floor[@]}" | pct 50); f99=$(printf '%s\n' "${floor[@]}" | pct 99)
+n50=$(printf '%s\n' "${lat[@]}" | pct 50); n99=$(printf '%s\n' "${lat[@]}" | pct 99)
+printf '%-44s %8s %8s\n' "startup (ms, $RUNS runs)" p50 p99
+printf '%-44s %8s %8s\n' "runc floor (pause + container, sequential)" "$f50" "$f99"
+printf '%-44s %8s %8s\n' "nanolet (manifest -> Running in /pods)" "$n50" "$n99"
+echo "ratio p50: $(awk -v a="$n50" -v b="$f50" 'BEGIN{printf "%.2f", a/b}')"
+jq -n --argjson f50 "$f50" --argjson f99 "$f99" --argjson n50 "$n50" --argjson n99 "$n99" --argjson runs "$RUNS" \
+  '{startup: {runs: $runs, runc_floor_ms: {p50: $f50, p99: $f99}, nanolet_ms: {p50: $n50, p99: $n99}}}' \
+  >"$NANOLET_SRC/bench/results.json"
