@@ -143,6 +143,11 @@ void Kubelet::HandlePodUpdate(const config::PodUpdate& update) {
           e->uid = uid;
           e->owner = this;
           e->first_seen = clock_.Now();
+          // Static pods have no creationTimestamp (no apiserver sets one); report when nanolet first saw the
+          // pod, so `kubectl get pods` shows an AGE.
+          if (e->pod.metadata.creation_timestamp.empty()) {
+            e->pod.metadata.creation_timestamp = FormatRFC3339(e->first_seen);
+          }
           size_t active = 0;
           for (const auto& [u, x] : entries_) active += !x->terminating && !x->rejected;
           if (static_cast<int>(active) >= opts_.max_pods) {
@@ -160,7 +165,11 @@ void Kubelet::HandlePodUpdate(const config::PodUpdate& update) {
           log::Info("pod added", {{"pod", PodRef(pod)}, {"uid", uid}, {"source", update.source}});
           entries_[uid] = std::move(e);
         } else {
+          std::string created = it->second->pod.metadata.creation_timestamp;
           it->second->pod = pod;
+          if (it->second->pod.metadata.creation_timestamp.empty()) {
+            it->second->pod.metadata.creation_timestamp = created;
+          }
         }
         if (pod.metadata.deletion_timestamp.empty()) {
           Dispatch(uid);
