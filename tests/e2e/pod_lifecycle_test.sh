@@ -30,6 +30,7 @@ log "manifest -> Running in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 ip=$(pod_field web .status.podIP)
 [[ $ip == 10.231.$E2E_ID.* ]] || fail "pod IP $ip not in the test subnet"
 [[ $(pod_field web '.metadata.annotations["kubernetes.io/config.source"]') == file ]] || fail "config.source"
+[[ $(pod_field web .metadata.creationTimestamp) == 20* ]] || fail "no creationTimestamp (kubectl AGE)"
 httpd=$(container_id web httpd); client=$(container_id web client)
 [[ -n $httpd && -n $client ]] || fail "container IDs missing"
 p1=$(container_pid "$httpd"); p2=$(container_pid "$client")
