@@ -142,7 +142,7 @@ SyncResult PodSyncer::Sync(const SyncRequest& req) {
     }
     sandbox_backoff_.Reset(key);
     sandbox_id = *sid;
-    rps = ListPod(rt_, uid).ok() ? *ListPod(rt_, uid) : rps;
+    if (auto relisted = ListPod(rt_, uid); relisted.ok()) rps = std::move(*relisted);
   }
   if (auto sb = rt_.PodSandboxStatus(sandbox_id); sb.ok()) {
     ctx.pod_ip = sb->ip;
@@ -320,14 +320,13 @@ SyncResult PodSyncer::Terminate(const SyncRequest& req) {
   res.status = Status(pod, req, reasons, true);
   KillPod(pod, 0, true);
   auto listed = ListPod(rt_, pod.metadata.uid);
-  bool gone = listed.ok() && listed->sandboxes.empty() && listed->containers.empty();
   // Containers of the pod outside any known sandbox (e.g. a sandbox removed by hand).
+  bool gone = listed.ok();
   if (listed.ok()) {
     for (const auto& c : listed->containers) {
       (void)rt_.StopContainer(c.id, std::chrono::milliseconds(0));
       (void)rt_.RemoveContainer(c.id);
     }
-    gone = true;
   }
   auto v = volume::TearDownPodVolumes(opts_.root_dir, pod.metadata.uid);
   if (!v.ok()) {

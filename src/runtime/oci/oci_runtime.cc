@@ -538,7 +538,7 @@ Result<std::string> OciRuntime::RunPodSandbox(const SandboxConfig& config) {
   (void)WriteFile(rec->dir + "/hostname", hostname + "\n");
   std::string resolv;
   if (config.dns.servers.empty()) {
-    resolv = ReadFile("/etc/resolv.conf").ok() ? *ReadFile("/etc/resolv.conf") : "";
+    if (auto host = ReadFile("/etc/resolv.conf"); host.ok()) resolv = std::move(*host);
   } else {
     for (const auto& s : config.dns.servers) resolv += "nameserver " + s + "\n";
     if (!config.dns.searches.empty()) resolv += "search " + Join(config.dns.searches, " ") + "\n";
@@ -589,7 +589,7 @@ Result<std::string> OciRuntime::RunPodSandbox(const SandboxConfig& config) {
   // /etc/hosts as the kubelet writes it (managed hosts file).
   std::string hosts;
   if (config.host_network) {
-    hosts = ReadFile("/etc/hosts").ok() ? *ReadFile("/etc/hosts") : "";
+    if (auto host = ReadFile("/etc/hosts"); host.ok()) hosts = std::move(*host);
   } else {
     hosts =
         "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
