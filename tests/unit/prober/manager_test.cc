@@ -1,0 +1,293 @@
+// The probe manager on a real libuv loop with a shortened probe second: workers tick on timers,
+// exec goes through the runtime's ExecSync on the pool, httpGet hits a loopback server, results
+// flow to on_change, metrics count each probe.
+#include "prober/manager.h"
+
+#include <gtest/gtest.h>
+#include <uv.h>
+
+#include <atomic>
+#include <mutex>
+
+#include "runtime/runtime.h"
+#include "unit/prober/loopback_server.h"
+#include "util/metrics.h"
+#include "util/timefmt.h"
+
+namespace nanolet::prober {
+namespace {
+
+using testing::LoopbackServer;
+using testing::Reply;
+
+// Only ExecSync answers (scripted); the prober needs nothing else of a runtime.
+class ExecRuntime final : public runtime::Runtime {
+ public:
+  std::atomic<int> exit_code{0};
+  std::atomic<bool> time_out{false};
+  std::atomic<int> calls{0};
+  std::mutex mu;
+  std::vector<std::string> last_cmd;  // guarded by mu
+
+  Result<runtime::ExecResult> ExecSync(const std::string&, const std::vector<std::string>& cmd,
+                                       std::chrono::milliseconds) override {
+    ++calls;
+    {
+      std::lock_guard<std::mutex> l(mu);
+      last_cmd = cmd;
+    }
+    runtime::ExecResult r;
+    r.exit_code = time_out ? -1 : exit_code.load();
+    r.timed_out = time_out;
+    r.out = "out\n";
+    return r;
+  }
+  Result<runtime::VersionInfo> Version() override { return Error("stub"); }
+  Result<std::string> RunPodSandbox(const runtime::SandboxConfig&) override {
+    return Error("stub");
+  }
+  Result<void> StopPodSandbox(const std::string&) override { return Error("stub"); }
+  Result<void> RemovePodSandbox(const std::string&) override { return Error("stub"); }
+  Result<runtime::SandboxStatus> PodSandboxStatus(const std::string&) override {
+    return Error("stub");
+  }
+  Result<std::vector<runtime::SandboxStatus>> ListPodSandboxes() override { return Error("stub"); }
+  Result<std::string> CreateContainer(const std::string&, const runtime::ContainerConfig&,
+                                      const runtime::SandboxConfig&) override {
+    return Error("stub");
+  }
+  Result<void> StartContainer(const std::string&) override { return Error("stub"); }
+  Result<void> StopContainer(const std::string&, std::chrono::milliseconds) override {
+    return Error("stub");
+  }
+  Result<void> RemoveContainer(const std::string&) override { return Error("stub"); }
+  Result<runtime::ContainerStatus> GetContainerStatus(const std::string&) override {
+    return Error("stub");
+  }
+  Result<std::vector<runtime::ContainerStatus>> ListContainers() override { return Error("stub"); }
+  Result<runtime::ImageInfo> ImageStatus(const std::string&) override { return Error("stub"); }
+  Result<runtime::ImageInfo> PullImage(const std::string&, const runtime::PullAuth&) override {
+    return Error("stub");
+  }
+  Result<std::vector<runtime::ImageInfo>> ListImages() override { return Error("stub"); }
+  Result<void> RemoveImage(const std::string&) override { return Error("stub"); }
+  void SetEventHandler(std::function<void(const runtime::ContainerEvent&)>) override {}
+};
+
+class ManagerTest : public ::testing::Test {
+ protected:
+  ManagerTest() {
+    uv_loop_init(&loop_);
+    uv_async_init(&loop_, &async_,
+                  [](uv_async_t* a) { static_cast<ManagerTest*>(a->data)->Drain(); });
+    async_.data = this;
+    ProbeManagerOptions o;
+    o.second = std::chrono::milliseconds(20);  // a probe "second" of 20 ms
+    o.jitter_at_startup = false;
+    mgr_ = std::make_unique<ProbeManager>(
+        &loop_, rt_, clock_,
+        [this](std::function<void()> fn) {
+          {
+            std::lock_guard<std::mutex> l(post_mu_);
+            posted_.push_back(std::move(fn));
+          }
+          uv_async_send(&async_);
+        },
+        [this](const std::string& uid) { changes_.push_back(uid); }, o);
+  }
+  ~ManagerTest() override {
+    mgr_.reset();
+    uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    EXPECT_EQ(uv_loop_close(&loop_), 0);
+  }
+  void Drain() {
+    std::vector<std::function<void()>> fns;
+    {
+      std::lock_guard<std::mutex> l(post_mu_);
+      fns.swap(posted_);
+    }
+    for (auto& f : fns) f();
+  }
+  // Runs the loop until pred() holds or `ms` pass.
+  bool RunUntil(const std::function<bool()>& pred, uint64_t ms = 5000) {
+    uv_timer_t deadline;
+    uv_timer_init(&loop_, &deadline);
+    uv_timer_start(
+        &deadline, [](uv_timer_t*) {}, ms, 0);
+    while (!pred() && uv_is_active(reinterpret_cast<uv_handle_t*>(&deadline)))
+      uv_run(&loop_, UV_RUN_ONCE);
+    uv_close(reinterpret_cast<uv_handle_t*>(&deadline), nullptr);
+    uv_run(&loop_, UV_RUN_NOWAIT);
+    return pred();
+  }
+
+  api::Pod MakePod(const std::string& uid) {
+    api::Pod p;
+    p.metadata.uid = uid;
+    p.metadata.name = "web-" + uid;
+    p.metadata.namespace_ = "default";
+    p.spec.restart_policy = "Always";
+    return p;
+  }
+  static api::Probe Probe(int failure = 1) {
+    api::Probe p;
+    p.period_seconds = 1;
+    p.timeout_seconds = 10;
+    p.success_threshold = 1;
+    p.failure_threshold = failure;
+    return p;
+  }
+  api::PodStatus Status(const std::string& cname, const std::string& cid, bool started = true) {
+    api::PodStatus s;
+    s.pod_ip = "127.0.0.1";
+    api::ContainerStatus c;
+    c.name = cname;
+    c.container_id = "runc://" + cid;
+    c.state.running = api::ContainerStateRunning{FormatRFC3339(clock_.Now())};
+    c.started = started;
+    s.container_statuses.push_back(c);
+    return s;
+  }
+  double Count(const std::string& type, const std::string& result, const std::string& container,
+               const std::string& pod) {
+    return metrics::Registry::Default()
+        .Counter("prober_probe_total", "", {})
+        .With({type, result, container, pod, "default"})
+        .Value();
+  }
+
+  uv_loop_t loop_;
+  uv_async_t async_;
+  FakeClock clock_;
+  ExecRuntime rt_;
+  std::mutex post_mu_;
+  std::vector<std::function<void()>> posted_;
+  std::vector<std::string> changes_;
+  std::unique_ptr<ProbeManager> mgr_;
+};
+
+TEST_F(ManagerTest, HttpReadiness_FlipsBothWays_AndTriggersSync) {
+  std::atomic<int> status{200};
+  LoopbackServer srv([&](const std::string&, const std::string&) {
+    return Reply{status.load(), "", "ok"};
+  });
+  api::Pod pod = MakePod("u1");
+  api::Container c;
+  c.name = "app";
+  c.ports.push_back({"http", 0, srv.port(), "TCP", ""});
+  api::Probe p = Probe();
+  p.handler.http_get =
+      api::HTTPGetAction{"/healthz", api::IntOrString::Str("http"), "", "HTTP", {}};
+  c.readiness_probe = p;
+  pod.spec.containers.push_back(c);
+  mgr_->AddPod(pod);
+  EXPECT_EQ(mgr_->worker_count(), 1u);
+  mgr_->UpdatePodStatus("u1", Status("app", "c1"));
+
+  ASSERT_TRUE(RunUntil([&] { return !changes_.empty(); }));
+  EXPECT_EQ(changes_[0], "u1");
+  EXPECT_EQ(mgr_->Results("u1")["c1"].readiness, ProbeResult::kSuccess);
+  EXPECT_EQ(mgr_->Results("u1")["c1"].liveness, std::nullopt);
+
+  status = 503;
+  ASSERT_TRUE(
+      RunUntil([&] { return mgr_->Results("u1")["c1"].readiness == ProbeResult::kFailure; }));
+  EXPECT_EQ(changes_.size(), 2u);
+  EXPECT_GE(Count("Readiness", "successful", "app", "web-u1"), 1);
+  EXPECT_GE(Count("Readiness", "failed", "app", "web-u1"), 1);
+
+  mgr_->RemovePod("u1");
+  EXPECT_EQ(mgr_->worker_count(), 0u);
+  EXPECT_TRUE(mgr_->Results("u1").empty());
+}
+
+TEST_F(ManagerTest, ExecLiveness_TimeoutIsFailure_ThenHeldUntilNewContainer) {
+  api::Pod pod = MakePod("u2");
+  api::Container c;
+  c.name = "app";
+  c.env.push_back({"FILE", "/tmp/healthy", std::nullopt});
+  api::Probe p = Probe();
+  p.handler.exec = api::ExecAction{{"cat", "$(FILE)", "$$(FILE)"}};
+  c.liveness_probe = p;
+  pod.spec.containers.push_back(c);
+  mgr_->AddPod(pod);
+  mgr_->UpdatePodStatus("u2", Status("app", "c1"));
+  ASSERT_TRUE(RunUntil([&] { return rt_.calls >= 2; }));
+  EXPECT_EQ(mgr_->Results("u2")["c1"].liveness, ProbeResult::kSuccess);
+  {
+    std::lock_guard<std::mutex> l(rt_.mu);
+    EXPECT_EQ(rt_.last_cmd, (std::vector<std::string>{"cat", "/tmp/healthy", "$(FILE)"}));
+  }
+  rt_.time_out = true;
+  ASSERT_TRUE(
+      RunUntil([&] { return mgr_->Results("u2")["c1"].liveness == ProbeResult::kFailure; }));
+  EXPECT_EQ(changes_, std::vector<std::string>{"u2"});
+  int calls = rt_.calls;
+  // On hold: no more execs in the old container over several periods.
+  clock_.Advance(std::chrono::seconds(1));
+  RunUntil([&] { return rt_.calls > calls; }, 200);  // 10 periods
+  EXPECT_EQ(rt_.calls, calls);
+  // The restarted container starts from success again and is probed.
+  rt_.time_out = false;
+  mgr_->UpdatePodStatus("u2", Status("app", "c2"));
+  ASSERT_TRUE(RunUntil([&] { return rt_.calls > calls; }));
+  auto r = mgr_->Results("u2");
+  EXPECT_EQ(r.count("c1"), 0u);
+  EXPECT_EQ(r["c2"].liveness, ProbeResult::kSuccess);
+}
+
+TEST_F(ManagerTest, StartupProbe_HoldsLiveness_UntilStartedReported) {
+  api::Pod pod = MakePod("u3");
+  api::Container c;
+  c.name = "app";
+  api::Probe p = Probe();
+  p.handler.exec = api::ExecAction{{"true"}};
+  c.startup_probe = p;
+  c.liveness_probe = p;
+  pod.spec.containers.push_back(c);
+  mgr_->AddPod(pod);
+  EXPECT_EQ(mgr_->worker_count(), 2u);
+  mgr_->UpdatePodStatus("u3", Status("app", "c1", /*started=*/false));
+  ASSERT_TRUE(RunUntil([&] { return mgr_->Results("u3")["c1"].startup == ProbeResult::kSuccess; }));
+  EXPECT_EQ(Count("Liveness", "successful", "app", "web-u3"), 0);
+  mgr_->UpdatePodStatus("u3", Status("app", "c1", /*started=*/true));
+  ASSERT_TRUE(RunUntil([&] { return Count("Liveness", "successful", "app", "web-u3") >= 1; }));
+  mgr_->StopLivenessAndStartup("u3");
+  EXPECT_EQ(mgr_->worker_count(), 0u);
+}
+
+TEST_F(ManagerTest, UnknownPortName_IsAnError_ResultUnchanged) {
+  api::Pod pod = MakePod("u4");
+  api::Container c;
+  c.name = "app";
+  api::Probe p = Probe();
+  p.handler.tcp_socket = api::TCPSocketAction{api::IntOrString::Str("nope"), ""};
+  c.readiness_probe = p;
+  pod.spec.containers.push_back(c);
+  mgr_->AddPod(pod);
+  mgr_->UpdatePodStatus("u4", Status("app", "c1"));
+  ASSERT_TRUE(RunUntil([&] { return Count("Readiness", "unknown", "app", "web-u4") >= 2; }));
+  EXPECT_EQ(mgr_->Results("u4")["c1"].readiness, ProbeResult::kFailure);  // the initial value
+  EXPECT_TRUE(changes_.empty());
+}
+
+TEST_F(ManagerTest, InitialDelay_OnTheClock) {
+  api::Pod pod = MakePod("u5");
+  api::Container c;
+  c.name = "app";
+  api::Probe p = Probe();
+  p.initial_delay_seconds = 30;
+  p.handler.exec = api::ExecAction{{"true"}};
+  c.liveness_probe = p;
+  pod.spec.containers.push_back(c);
+  mgr_->AddPod(pod);
+  mgr_->UpdatePodStatus("u5", Status("app", "c1"));
+  RunUntil([&] { return rt_.calls > 0; }, 200);  // 10 periods pass on the loop
+  EXPECT_EQ(rt_.calls, 0);
+  clock_.Advance(std::chrono::seconds(30));
+  ASSERT_TRUE(RunUntil([&] { return rt_.calls > 0; }));
+}
+
+}  // namespace
+}  // namespace nanolet::prober
