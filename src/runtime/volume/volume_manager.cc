@@ -6,10 +6,16 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <fstream>
 
+#include "runtime/volume/atomic_writer.h"
+#include "runtime/volume/projection.h"
+#include "runtime/volume/subpath.h"
 #include "util/fs.h"
+#include "util/log.h"
 #include "util/strings.h"
 
 namespace nanolet::volume {
@@ -18,7 +24,7 @@ std::string PodDir(const std::string& root_dir, const std::string& pod_uid) {
   return root_dir + "/pods/" + pod_uid;
 }
 
-namespace {
+namespace volume_manager_detail {
 
 bool IsMountPoint(const std::string& path) {
   struct stat st, parent;
@@ -43,7 +49,8 @@ Result<void> CheckHostPathType(const std::string& path, const std::string& type)
   if (type == "FileOrCreate") {
     if (!exists) {
       auto slash = path.find_last_of('/');
-      if (slash != std::string::npos && slash > 0) RETURN_IF_ERROR(MkdirAll(path.substr(0, slash), 0755));
+      if (slash != std::string::npos && slash > 0)
+        RETURN_IF_ERROR(MkdirAll(path.substr(0, slash), 0755));
       int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
       if (fd < 0) return ErrnoError("create " + path);
       ::close(fd);
@@ -59,67 +66,161 @@ Result<void> CheckHostPathType(const std::string& path, const std::string& type)
   return Invalid("hostPath: unsupported type " + type);
 }
 
-}  // namespace
+Result<void> MountTmpfs(const std::string& dir, const std::string& opts) {
+  if (IsMountPoint(dir)) return Ok();
+  if (::mount("tmpfs", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, opts.c_str()) != 0) {
+    return ErrnoError("mount tmpfs on " + dir);
+  }
+  return Ok();
+}
 
-Result<VolumePaths> SetUpPodVolumes(const std::string& root_dir, const api::Pod& pod) {
+bool IsApiDataVolume(const api::Volume& v) {
+  return v.config_map || v.secret || v.downward_api || v.projected;
+}
+
+const char* PluginDir(const api::Volume& v) {
+  if (v.config_map) return "kubernetes.io~configmap";
+  if (v.secret) return "kubernetes.io~secret";
+  if (v.downward_api) return "kubernetes.io~downward-api";
+  return "kubernetes.io~projected";
+}
+
+// configMap, secret, downwardAPI, projected: the payload written atomically into the volume
+// directory.
+Result<void> SetUpApiDataVolume(const std::string& dir, const api::Pod& pod, const api::Volume& v,
+                                const ObjectProvider* objects) {
+  RETURN_IF_ERROR(MkdirAll(dir, 0755));
+  bool fresh = !PathExists(dir + "/..data");
+  // Secrets (and projected volumes, which may hold some) never touch the disk, as upstream.
+  if (v.secret || v.projected) RETURN_IF_ERROR(MountTmpfs(dir, "mode=0755"));
+  std::vector<std::string> notes;
+  ASSIGN_OR_RETURN(Payload payload, VolumePayload(pod, v, objects, &notes));
+  if (fresh) {
+    for (const auto& n : notes) {
+      log::Warn("volume source skipped",
+                {{"pod", pod.metadata.namespace_ + "/" + pod.metadata.name},
+                 {"volume", v.name},
+                 {"reason", n}});
+    }
+  }
+  ASSIGN_OR_RETURN(bool changed, WritePayload(dir, payload));
+  if (changed && !fresh) {
+    log::Info("volume updated",
+              {{"pod", pod.metadata.namespace_ + "/" + pod.metadata.name}, {"volume", v.name}});
+  }
+  return Ok();
+}
+
+// Mount points below `dir` (from /proc/self/mountinfo), deepest first.
+std::vector<std::string> MountsBelow(const std::string& dir) {
+  std::vector<std::string> out;
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    // Fields: id parent major:minor root mount-point ...; the mount point escapes ' ', '\t', '\n',
+    // '\\' as octal.
+    size_t pos = 0;
+    for (int i = 0; i < 4 && pos != std::string::npos; ++i) pos = line.find(' ', pos + 1);
+    if (pos == std::string::npos) continue;
+    size_t end = line.find(' ', pos + 1);
+    std::string raw =
+        line.substr(pos + 1, end == std::string::npos ? std::string::npos : end - pos - 1);
+    std::string mp;
+    for (size_t i = 0; i < raw.size(); ++i) {
+      if (raw[i] == '\\' && i + 3 < raw.size()) {
+        mp.push_back(static_cast<char>(std::strtol(raw.substr(i + 1, 3).c_str(), nullptr, 8)));
+        i += 3;
+      } else {
+        mp.push_back(raw[i]);
+      }
+    }
+    if (IsWithin(dir, mp) && mp != dir) out.push_back(mp);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  return out;
+}
+
+}  // namespace volume_manager_detail
+
+using namespace volume_manager_detail;
+
+Result<VolumePaths> SetUpPodVolumes(const std::string& root_dir, const api::Pod& pod,
+                                    const ObjectProvider* objects) {
   VolumePaths out;
   std::string base = PodDir(root_dir, pod.metadata.uid) + "/volumes";
   for (const auto& v : pod.spec.volumes) {
-    std::string ctx = "volume \"" + v.name + "\"";
+    std::string ctx = "MountVolume.SetUp failed for volume \"" + v.name + "\" ";
     if (v.empty_dir) {
       std::string dir = base + "/kubernetes.io~empty-dir/" + v.name;
       RETURN_IF_ERROR_CTX(MkdirAll(dir, 0777), ctx);
       ::chmod(dir.c_str(), 0777);
-      if (v.empty_dir->medium == "Memory" && !IsMountPoint(dir)) {
+      if (v.empty_dir->medium == "Memory") {
         std::string opts = "mode=0777";
         if (v.empty_dir->size_limit && v.empty_dir->size_limit->Value() > 0) {
           opts += ",size=" + std::to_string(v.empty_dir->size_limit->Value());
         }
-        if (::mount("tmpfs", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, opts.c_str()) != 0) {
-          return ErrnoError("mount tmpfs").Wrap(ctx);
-        }
+        RETURN_IF_ERROR_CTX(MountTmpfs(dir, opts), ctx);
       }
       out[v.name] = dir;
     } else if (v.host_path) {
-      RETURN_IF_ERROR_CTX(CheckHostPathType(v.host_path->path, v.host_path->type.value_or("")), ctx);
+      RETURN_IF_ERROR_CTX(CheckHostPathType(v.host_path->path, v.host_path->type.value_or("")),
+                          ctx);
       out[v.name] = v.host_path->path;
+    } else if (IsApiDataVolume(v)) {
+      std::string dir = base + "/" + PluginDir(v) + "/" + v.name;
+      bool was_set_up = PathExists(dir + "/..data");
+      auto r = SetUpApiDataVolume(dir, pod, v, objects);
+      if (!r.ok()) {
+        if (!was_set_up) return std::move(r).error().Wrap(ctx);
+        // As upstream's periodic remount: the containers keep the last good content.
+        log::Warn("volume update failed, keeping its content",
+                  {{"pod", pod.metadata.namespace_ + "/" + pod.metadata.name},
+                   {"volume", v.name},
+                   {"error", r.error().message()}});
+      }
+      out[v.name] = dir;
     } else {
-      // Volume kinds of issue 5 (configMap, secret, downwardAPI, projected) and PVCs: mounting a container
-      // that uses one fails with a clear error; pods that merely declare one still run.
+      // PVCs and other sources: mounting a container that uses one fails with a clear error; pods
+      // that merely declare one still run.
       continue;
     }
   }
   return out;
 }
 
-Result<std::vector<runtime::Mount>> ContainerMounts(const api::Pod& pod, const api::Container& c,
+Result<std::vector<runtime::Mount>> ContainerMounts(const std::string& root_dir,
+                                                    const api::Pod& pod, const api::Container& c,
                                                     const VolumePaths& volumes) {
   std::vector<runtime::Mount> out;
-  for (const auto& m : c.volume_mounts) {
+  for (size_t i = 0; i < c.volume_mounts.size(); ++i) {
+    const auto& m = c.volume_mounts[i];
     auto it = volumes.find(m.name);
     if (it == volumes.end()) {
-      return Invalid("volume \"" + m.name + "\" of mount " + m.mount_path + " is not supported yet");
+      return Invalid("volume \"" + m.name + "\" of mount " + m.mount_path + " is not supported");
+    }
+    const api::Volume* spec = nullptr;
+    for (const auto& v : pod.spec.volumes) {
+      if (v.name == m.name) spec = &v;
     }
     runtime::Mount rm;
     rm.container_path = m.mount_path;
     rm.host_path = it->second;
-    rm.readonly = m.read_only;
+    // API data volumes are always read-only, as upstream (the kubelet owns their content).
+    rm.readonly = m.read_only || (spec && IsApiDataVolume(*spec));
     if (m.mount_propagation) {
       if (*m.mount_propagation == "HostToContainer") rm.propagation = "rslave";
       if (*m.mount_propagation == "Bidirectional") rm.propagation = "rshared";
     }
     if (!m.sub_path.empty()) {
-      // The subPath must stay inside the volume even through symlinks (CVE-2017-1002101): resolve it and
-      // check the result is below the volume's real path.
-      std::string candidate = CleanPath(it->second + "/" + m.sub_path);
-      char real_base[PATH_MAX], real_sub[PATH_MAX];
-      if (!::realpath(it->second.c_str(), real_base)) return ErrnoError("resolve volume " + m.name);
-      if (!PathExists(candidate)) RETURN_IF_ERROR(MkdirAll(candidate, 0755));
-      if (!::realpath(candidate.c_str(), real_sub)) return ErrnoError("resolve subPath " + m.sub_path);
-      if (!IsWithin(real_base, real_sub)) {
-        return Invalid("subPath " + m.sub_path + " of volume \"" + m.name + "\" resolves outside the volume");
+      std::string target = PodDir(root_dir, pod.metadata.uid) + "/volume-subpaths/" + m.name + "/" +
+                           c.name + "/" + std::to_string(i);
+      auto bound = BindSubPath(it->second, m.sub_path, target);
+      if (!bound.ok()) {
+        return std::move(bound).error().Wrap("failed to prepare subPath for volumeMount \"" +
+                                             m.name + "\" of container \"" + c.name + "\"");
       }
-      rm.host_path = real_sub;
+      rm.host_path = *bound;
     }
     out.push_back(rm);
   }
@@ -128,11 +229,10 @@ Result<std::vector<runtime::Mount>> ContainerMounts(const api::Pod& pod, const a
 
 Result<void> TearDownPodVolumes(const std::string& root_dir, const std::string& pod_uid) {
   std::string dir = PodDir(root_dir, pod_uid);
-  std::string ed = dir + "/volumes/kubernetes.io~empty-dir";
-  if (auto names = ListDir(ed); names.ok()) {
-    for (const auto& n : *names) {
-      std::string p = ed + "/" + n;
-      if (IsMountPoint(p) && ::umount2(p.c_str(), MNT_DETACH) != 0) return ErrnoError("unmount " + p);
+  for (const auto& mp : MountsBelow(dir)) {
+    if (::umount2(mp.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0 && errno != EINVAL &&
+        errno != ENOENT) {
+      return ErrnoError("unmount " + mp);
     }
   }
   return RemoveAll(dir);
