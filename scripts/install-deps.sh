@@ -7,7 +7,7 @@ PKGS=(
   build-essential cmake clang clang-14 libclang-rt-14-dev clang-format musl-tools pkg-config
   # libraries
   nlohmann-json3-dev libyaml-cpp-dev libcurl4-openssl-dev libssl-dev libarchive-dev libspdlog-dev libfmt-dev
-  libcli11-dev libuv1-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libcli11-dev libuv1-dev libcpp-httplib-dev libboost-dev libgtest-dev libgmock-dev libbenchmark-dev
   # runtime parts
   runc containernetworking-plugins iproute2 iptables util-linux
   # test and bench peers

@@ -146,55 +146,83 @@ Result<CgroupFs::Sample> CgroupFs::Read(const std::string& rel, TimePoint now) c
 StatsProvider::StatsProvider(StatsOptions opts)
     : opts_(std::move(opts)),
       clock_(opts_.clock ? *opts_.clock : static_cast<const Clock&>(RealClock::Instance())),
-      cg_(opts_.cgroup_root) {}
+      cg_(opts_.cgroup_root),
+      parent_([&] {
+        std::string p = opts_.cgroup_parent;
+        while (!p.empty() && p.front() == '/') p.erase(0, 1);
+        while (!p.empty() && p.back() == '/') p.pop_back();
+        return p.empty() ? std::string("nanolet") : p;
+      }()) {}
 
-std::string StatsProvider::PodCgroup(const std::string& uid) { return "nanolet/pod" + uid; }
+std::string StatsProvider::PodCgroup(const std::string& uid, const std::string& parent) {
+  return parent + "/pod" + uid;
+}
 
 std::string StatsProvider::ContainerIdFromStatus(const std::string& id) {
   size_t p = id.find("://");
   return p == std::string::npos ? id : id.substr(p + 3);
 }
 
-std::optional<uint64_t> StatsProvider::Rate(const std::string& rel, const CgroupFs::Sample& s) {
+void StatsProvider::Record(const std::string& rel, const CgroupFs::Sample& s) {
   std::lock_guard<std::mutex> l(mu_);
   auto it = cpu_.find(rel);
   if (it == cpu_.end()) {
     cpu_[rel] = CpuState{s.time, s.cpu_usage_ns, std::nullopt};
-    return std::nullopt;
+    return;
   }
   CpuState& st = it->second;
   auto dt = std::chrono::duration_cast<std::chrono::nanoseconds>(s.time - st.time).count();
-  if (dt >= 1'000'000'000) {
-    if (s.cpu_usage_ns >= st.usage_ns) {
-      st.rate = static_cast<uint64_t>(static_cast<double>(s.cpu_usage_ns - st.usage_ns) * 1e9 / dt);
-    } else {
-      st.rate.reset();  // the cgroup was recreated
-    }
-    st.time = s.time;
-    st.usage_ns = s.cpu_usage_ns;
+  if (dt < 1'000'000'000) return;
+  if (s.cpu_usage_ns >= st.usage_ns) {
+    st.rate = static_cast<uint64_t>(static_cast<double>(s.cpu_usage_ns - st.usage_ns) * 1e9 / dt);
+  } else {
+    st.rate.reset();  // the cgroup was recreated
   }
-  return st.rate;
+  st.time = s.time;
+  st.usage_ns = s.cpu_usage_ns;
+}
+
+std::optional<uint64_t> StatsProvider::Rate(const std::string& rel) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = cpu_.find(rel);
+  return it == cpu_.end() ? std::nullopt : it->second.rate;
 }
 
 void StatsProvider::Sample(const std::vector<api::Pod>& pods) {
   TimePoint now = clock_.Now();
-  std::set<std::string> seen{""};
-  if (auto s = cg_.Read("", now); s.ok()) (void)Rate("", *s);
+  std::set<std::string> seen;
+  auto take = [&](const std::string& rel) {
+    seen.insert(rel);
+    if (auto s = cg_.Read(rel, now); s.ok()) Record(rel, *s);
+  };
+  take("");
+  take(parent_);
+  if (auto self = SelfCgroup(); !self.empty()) take(self);
   for (const auto& pod : pods) {
-    std::string pod_cg = PodCgroup(pod.metadata.uid);
-    seen.insert(pod_cg);
-    if (auto s = cg_.Read(pod_cg, now); s.ok()) (void)Rate(pod_cg, *s);
+    std::string pod_cg = PodCgroup(pod.metadata.uid, parent_);
+    take(pod_cg);
     for (const auto& cs : pod.status.container_statuses) {
       if (cs.container_id.empty()) continue;
-      std::string rel = pod_cg + "/" + ContainerIdFromStatus(cs.container_id);
-      seen.insert(rel);
-      if (auto s = cg_.Read(rel, now); s.ok()) (void)Rate(rel, *s);
+      take(pod_cg + "/" + ContainerIdFromStatus(cs.container_id));
     }
   }
   std::lock_guard<std::mutex> l(mu_);
   for (auto it = cpu_.begin(); it != cpu_.end();) {
     it = seen.count(it->first) ? std::next(it) : cpu_.erase(it);
   }
+}
+
+std::string StatsProvider::SelfCgroup() const {
+  auto self = ReadFile(JoinPath(opts_.proc_root, "self/cgroup"), 1 << 16);
+  if (!self.ok()) return "";
+  for (const auto& line : Split(*self, '\n')) {
+    auto parts = Split(line, ':');
+    if (parts.size() < 3) continue;
+    bool match = cg_.v2() ? parts[0] == "0" : (parts[1] == "memory");
+    if (!match) continue;
+    return parts[2].size() > 1 ? parts[2].substr(1) : "";
+  }
+  return "";
 }
 
 json StatsProvider::NodeJson(TimePoint now) {
@@ -221,34 +249,24 @@ json StatsProvider::NodeJson(TimePoint now) {
     root->working_set = root->memory_usage;
   }
   if (root.ok()) {
-    node["cpu"] = CpuJson(*root, Rate("", *root));
+    node["cpu"] = CpuJson(*root, Rate(""));
     node["memory"] = MemoryJson(*root, mem_total);
   }
   // The kubelet's own cgroup and the pods' parent, as upstream's systemContainers "kubelet" and
   // "pods".
   json sys = json::array();
-  auto self = ReadFile(JoinPath(opts_.proc_root, "self/cgroup"), 1 << 16);
-  if (self.ok()) {
-    for (const auto& line : Split(*self, '\n')) {
-      auto parts = Split(line, ':');
-      if (parts.size() < 3) continue;
-      bool match = cg_.v2() ? parts[0] == "0" : (parts[1] == "memory");
-      if (!match) continue;
-      std::string rel = parts[2].size() > 1 ? parts[2].substr(1) : "";
-      if (rel.empty()) break;  // the root: same as the node
-      if (auto s = cg_.Read(rel, now); s.ok()) {
-        sys.push_back({{"name", "kubelet"},
-                       {"startTime", FormatRFC3339(now)},
-                       {"cpu", CpuJson(*s, Rate(rel, *s))},
-                       {"memory", MemoryJson(*s, std::nullopt)}});
-      }
-      break;
+  if (std::string rel = SelfCgroup(); !rel.empty()) {  // empty: the root, same as the node
+    if (auto s = cg_.Read(rel, now); s.ok()) {
+      sys.push_back({{"name", "kubelet"},
+                     {"startTime", FormatRFC3339(now)},
+                     {"cpu", CpuJson(*s, Rate(rel))},
+                     {"memory", MemoryJson(*s, std::nullopt)}});
     }
   }
-  if (auto s = cg_.Read("nanolet", now); s.ok()) {
+  if (auto s = cg_.Read(parent_, now); s.ok()) {
     sys.push_back({{"name", "pods"},
                    {"startTime", FormatRFC3339(now)},
-                   {"cpu", CpuJson(*s, Rate("nanolet", *s))},
+                   {"cpu", CpuJson(*s, Rate(parent_))},
                    {"memory", MemoryJson(*s, std::nullopt)}});
   }
   node["systemContainers"] = sys;
@@ -282,7 +300,7 @@ json StatsProvider::Summary(const std::vector<api::Pod>& pods) {
                    {"uid", pod.metadata.uid}};
     p["startTime"] =
         pod.status.start_time.empty() ? pod.metadata.creation_timestamp : pod.status.start_time;
-    std::string pod_cg = PodCgroup(pod.metadata.uid);
+    std::string pod_cg = PodCgroup(pod.metadata.uid, parent_);
     std::string pod_logs =
         JoinPath(opts_.pod_logs_dir,
                  pod.metadata.namespace_ + "_" + pod.metadata.name + "_" + pod.metadata.uid);
@@ -298,7 +316,7 @@ json StatsProvider::Summary(const std::vector<api::Pod>& pods) {
       if (!cs.container_id.empty()) {
         std::string rel = pod_cg + "/" + ContainerIdFromStatus(cs.container_id);
         if (auto s = cg_.Read(rel, now); s.ok()) {
-          c["cpu"] = CpuJson(*s, Rate(rel, *s));
+          c["cpu"] = CpuJson(*s, Rate(rel));
           c["memory"] = MemoryJson(*s, std::nullopt);
         }
       }
@@ -310,22 +328,13 @@ json StatsProvider::Summary(const std::vector<api::Pod>& pods) {
     }
     p["containers"] = std::move(containers);
     if (auto s = cg_.Read(pod_cg, now); s.ok()) {
-      p["cpu"] = CpuJson(*s, Rate(pod_cg, *s));
+      p["cpu"] = CpuJson(*s, Rate(pod_cg));
       p["memory"] = MemoryJson(*s, std::nullopt);
     }
     p["ephemeral-storage"] = FsJson(opts_.pod_logs_dir, now, logs_total);
     pods_json.push_back(std::move(p));
   }
   out["pods"] = std::move(pods_json);
-  // Forget the samples of pods that went away.
-  std::set<std::string> live;
-  for (const auto& pod : pods) live.insert(PodCgroup(pod.metadata.uid));
-  std::lock_guard<std::mutex> l(mu_);
-  for (auto it = cpu_.begin(); it != cpu_.end();) {
-    bool stale = StartsWith(it->first, "nanolet/pod") &&
-                 !live.count(it->first.substr(0, it->first.find('/', 8)));
-    it = stale ? cpu_.erase(it) : std::next(it);
-  }
   return out;
 }
 

@@ -2,16 +2,18 @@
 // The Summary API (/stats/summary, k8s.io/kubelet/pkg/apis/stats/v1alpha1) read from cgroups, v1 or
 // v2.
 //
-// Cgroup layout (created by the OCI runtime): pod `nanolet/pod<uid>`, container
-// `nanolet/pod<uid>/<id>` (the id from status `runc://<id>`), relative to each v1 controller mount
-// (cpuacct, memory) or to the v2 root. The node's figures come from the root cgroup (/proc when the
-// root has no such files, as under v2).
+// Cgroup layout (created by the OCI runtime): pod `<parent>/pod<uid>`, container
+// `<parent>/pod<uid>/<id>` (the id from status `runc://<id>`), relative to each v1 controller mount
+// (cpuacct, memory) or to the v2 root; <parent> is StatsOptions::cgroup_parent, the runtime's
+// OciOptions::cgroup_parent (default "nanolet"; NANOLET_CGROUP_PARENT). The node's figures come
+// from the root cgroup (/proc when the root has no such files, as under v2).
 //
-// usageNanoCores is a rate and needs two samples. StatsProvider keeps the last CPU sample per
-// cgroup: a Summary() (or a Sample() from a housekeeping timer — cAdvisor refreshes every 10 s;
-// call Sample() on such a timer to have a rate on the first request) computes the rate against the
-// previous sample when that is at least 1 s older, and otherwise repeats the last rate it computed.
-// Until a cgroup has two samples its usageNanoCores is omitted, as upstream omits a nil pointer.
+// usageNanoCores is a rate and needs two samples. As cAdvisor's housekeeping, the owner calls
+// Sample() on a timer (the node API server: at start, 1 s later, then every 10 s); each Sample()
+// computes, per cgroup, the rate against its previous sample when that is at least 1 s older.
+// Summary() reports the rate of the last two samples and never samples itself, so the figure does
+// not depend on how often or when clients ask. Until a cgroup has two samples its usageNanoCores is
+// omitted, as upstream omits a nil pointer.
 //
 // Thread-safety: Summary() and Sample() may be called from any thread (the sample map has its own
 // mutex).
@@ -67,6 +69,8 @@ struct StatsOptions {
   std::string cgroup_root = "/sys/fs/cgroup";
   std::string proc_root = "/proc";
   const Clock* clock = nullptr;  // RealClock when null
+  // Pods' cgroup parent, relative to the hierarchy roots (leading and trailing '/' ignored).
+  std::string cgroup_parent = "nanolet";
 };
 
 class StatsProvider {
@@ -81,8 +85,10 @@ class StatsProvider {
   // Takes CPU samples of the node and of every pod and container cgroup (a housekeeping tick).
   void Sample(const std::vector<api::Pod>& pods);
 
-  // Pod cgroup path relative to the hierarchy root: nanolet/pod<uid>.
-  static std::string PodCgroup(const std::string& uid);
+  // Pod cgroup path relative to the hierarchy root: <parent>/pod<uid>.
+  static std::string PodCgroup(const std::string& uid, const std::string& parent = "nanolet");
+  // The cgroup parent as used in paths ("nanolet", "a/b").
+  const std::string& cgroup_parent() const { return parent_; }
   // Strips a `runc://` (any `scheme://`) prefix.
   static std::string ContainerIdFromStatus(const std::string& container_id);
 
@@ -92,13 +98,18 @@ class StatsProvider {
     uint64_t usage_ns = 0;
     std::optional<uint64_t> rate;  // nanocores
   };
-  // Records `s` for `rel`; returns the rate to report.
-  std::optional<uint64_t> Rate(const std::string& rel, const CgroupFs::Sample& s);
+  // Records `s` for `rel` (a housekeeping sample).
+  void Record(const std::string& rel, const CgroupFs::Sample& s);
+  // The rate of the last two samples of `rel`, if any.
+  std::optional<uint64_t> Rate(const std::string& rel);
   nlohmann::json NodeJson(TimePoint now);
+  // nanolet's own cgroup (memory controller on v1), relative; "" for the root.
+  std::string SelfCgroup() const;
 
   const StatsOptions opts_;
   const Clock& clock_;
   const CgroupFs cg_;
+  const std::string parent_;  // normalized opts_.cgroup_parent
   std::mutex mu_;
   std::map<std::string, CpuState> cpu_;  // guarded by mu_; keyed by cgroup rel path
 };

@@ -1,37 +1,20 @@
-// The only translation unit that includes httplib.h (Debian's libcpp-httplib: compiled library,
-// link -lcpp-httplib; its configuration macros must match the library's build, hence the three
-// below).
-#ifndef CPPHTTPLIB_OPENSSL_SUPPORT  // pkg-config cpp-httplib defines them too
-#define CPPHTTPLIB_OPENSSL_SUPPORT
-#endif
-#ifndef CPPHTTPLIB_ZLIB_SUPPORT
-#define CPPHTTPLIB_ZLIB_SUPPORT
-#endif
-#ifndef CPPHTTPLIB_BROTLI_SUPPORT
-#define CPPHTTPLIB_BROTLI_SUPPORT
-#endif
-#include <httplib.h>
-
 #include "server/read_only_server.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <deque>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "api/encode.h"
 #include "server/container_logs.h"
+#include "server/http_server.h"
 #include "server/pod_table.h"
 #include "server/selectors.h"
+#include "server/tls_cert.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/strings.h"
@@ -43,113 +26,19 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* kJson = "application/json";
+constexpr const char* kText = "text/plain; charset=utf-8";
 // Kubernetes version this API mimics (kubectl warns beyond one minor version of skew).
 constexpr const char* kKubeMajor = "1";
 constexpr const char* kKubeMinor = "32";
+// Non-follow log reads are answered in one body, at most this large (limitBytes cuts earlier).
+constexpr size_t kMaxLogBody = 64 << 20;
 
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-// Set on a worker that runs a connection the queue had no room for: answer 503 and close.
-thread_local bool t_overloaded = false;
-
-// A fixed pool of workers with a bounded queue of accepted connections. When the queue is full the
-// connection is handled inline on the acceptor thread with t_overloaded set (503 + close): the
-// library gives no other way to close a socket it has accepted, and blocking the acceptor is the
-// back-pressure.
-class BoundedPool final : public httplib::TaskQueue {
- public:
-  BoundedPool(size_t threads, size_t max_queue) : max_queue_(max_queue) {
-    for (size_t i = 0; i < threads; ++i) workers_.emplace_back([this] { Work(); });
-  }
-  ~BoundedPool() override { shutdown(); }
-
-  void enqueue(std::function<void()> fn) override {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      if (!shutdown_ && jobs_.size() < max_queue_) {
-        jobs_.push_back(std::move(fn));
-        cv_.notify_one();
-        return;
-      }
-    }
-    t_overloaded = true;
-    fn();
-    t_overloaded = false;
-  }
-
-  void shutdown() override {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      if (shutdown_ && workers_.empty()) return;
-      shutdown_ = true;
-    }
-    cv_.notify_all();
-    for (auto& t : workers_) t.join();
-    workers_.clear();
-  }
-
- private:
-  void Work() {
-    for (;;) {
-      std::function<void()> fn;
-      {
-        std::unique_lock<std::mutex> l(mu_);
-        cv_.wait(l, [&] { return shutdown_ || !jobs_.empty(); });
-        if (jobs_.empty()) return;  // shut down and drained: queued sockets still get closed by fn
-        fn = std::move(jobs_.front());
-        jobs_.pop_front();
-      }
-      fn();
-    }
-  }
-
-  const size_t max_queue_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;  // guarded by mu_
-  bool shutdown_ = false;                   // guarded by mu_
-  std::vector<std::thread> workers_;
-};
-
-// The connection socket of a request, found by its addresses (the library does not expose it); -1
-// when not found. Used by follows to notice a client that went away while nothing is being written.
-int FindConnectionFd(const httplib::Request& req) {
-  auto names = ListDir("/proc/self/fd");
-  if (!names.ok()) return -1;
-  for (const auto& n : *names) {
-    int fd = std::atoi(n.c_str());
-    sockaddr_storage local{}, peer{};
-    socklen_t ll = sizeof local, pl = sizeof peer;
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &ll) != 0) continue;
-    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &pl) != 0) continue;
-    char host[INET6_ADDRSTRLEN] = {};
-    int lport = 0, pport = 0;
-    if (local.ss_family == AF_INET) {
-      lport = ntohs(reinterpret_cast<sockaddr_in*>(&local)->sin_port);
-      auto* p = reinterpret_cast<sockaddr_in*>(&peer);
-      pport = ntohs(p->sin_port);
-      ::inet_ntop(AF_INET, &p->sin_addr, host, sizeof host);
-    } else if (local.ss_family == AF_INET6) {
-      lport = ntohs(reinterpret_cast<sockaddr_in6*>(&local)->sin6_port);
-      auto* p = reinterpret_cast<sockaddr_in6*>(&peer);
-      pport = ntohs(p->sin6_port);
-      ::inet_ntop(AF_INET6, &p->sin6_addr, host, sizeof host);
-    } else {
-      continue;
-    }
-    if (lport == req.local_port && pport == req.remote_port && req.remote_addr == host) return fd;
-  }
-  return -1;
-}
-
-// False once the peer has closed or reset the connection.
-bool PeerAlive(int fd) {
-  if (fd < 0) return true;
-  struct pollfd p = {fd, POLLIN | POLLRDHUP, 0};
-  if (::poll(&p, 1, 0) <= 0) return true;
-  if (p.revents & (POLLHUP | POLLERR | POLLRDHUP)) return false;
-  char c;
-  return ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) != 0;
+// Upstream's kubelet_pod_start_duration_seconds buckets (pkg/kubelet/metrics).
+std::vector<double> PodStartBuckets() {
+  return {0.5, 1,   2,   3,   4,   5,   6,   8,   10,   20,   30,   45,  60,
+          120, 180, 240, 300, 360, 480, 600, 900, 1200, 1800, 2700, 3600};
 }
 
 json Status(int code, const std::string& reason, const std::string& message,
@@ -211,6 +100,7 @@ struct SnapshotCache {
   std::shared_ptr<const std::vector<api::Pod>> pods;
   std::vector<json> encoded;  // api::Encode(pod), same order
   std::string pods_body;      // the /pods PodList
+  std::string running_body;   // the /runningpods/ PodList
 };
 
 }  // namespace
@@ -236,12 +126,21 @@ class ReadOnlyServer::Impl {
                 .Get()),
         running_containers_(registry_.Gauge("kubelet_running_containers",
                                             "Number of containers currently running",
-                                            {"container_state"})) {
+                                            {"container_state"})),
+        pod_start_(registry_
+                       .Histogram("kubelet_pod_start_duration_seconds",
+                                  "Duration in seconds from kubelet seeing a pod for the first "
+                                  "time to the pod starting to run",
+                                  {}, PodStartBuckets())
+                       .Get()),
+        authz_default_(std::make_unique<GroupAuthorizer>()) {
     if (stats) {
       stats_ = stats;
     } else {
-      owned_stats_ = std::make_unique<node::StatsProvider>(node::StatsOptions{
-          opts_.node_name, opts_.root_dir, opts_.pod_logs_dir, "/sys/fs/cgroup", "/proc", clock});
+      node::StatsOptions so{opts_.node_name,  opts_.root_dir, opts_.pod_logs_dir,
+                            "/sys/fs/cgroup", "/proc",        clock};
+      so.cgroup_parent = opts_.cgroup_parent;
+      owned_stats_ = std::make_unique<node::StatsProvider>(so);
       stats_ = owned_stats_.get();
     }
   }
@@ -249,56 +148,65 @@ class ReadOnlyServer::Impl {
   ~Impl() { Stop(); }
 
   Result<void> Start() {
-    if (started_) return Invalid("read-only server already started");
+    if (started_) return Invalid("node API server already started");
     machine_ = node::GatherMachineInfo();
     machine_body_ = Dump(node::ToJson(machine_));
-    svr_ = std::make_unique<httplib::Server>();
-    auto& s = *svr_;
-    s.new_task_queue = [this] {
-      return new BoundedPool(static_cast<size_t>(std::max(1, opts_.threads)),
-                             opts_.max_queued_connections);
+    started_at_ = clock_.Now();
+    auto base = [&](const char* name, int port) {
+      HttpServerOptions h;
+      h.name = name;
+      h.address = opts_.address;
+      h.port = port;
+      h.io_threads = opts_.io_threads;
+      h.max_connections = opts_.max_connections;
+      h.max_streams = opts_.max_follows + 16;  // follows are capped below; the rest: slack
+      h.max_header_bytes = opts_.max_header_bytes;
+      h.max_body_bytes = opts_.max_body_bytes;
+      h.request_timeout = opts_.request_timeout;
+      h.write_timeout = opts_.write_timeout;
+      return h;
     };
-    s.set_read_timeout(opts_.read_timeout);
-    s.set_write_timeout(opts_.write_timeout);
-    s.set_keep_alive_timeout(opts_.keep_alive_timeout.count());
-    s.set_keep_alive_max_count(opts_.keep_alive_max_requests);
-    s.set_payload_max_length(opts_.max_payload_bytes);
-    s.set_tcp_nodelay(true);
-    s.set_socket_options([this](int sock) {
-      int yes = 1;
-      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-      listen_fd_ = sock;
-    });
-    s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-      Route(req, res);
-      return httplib::Server::HandlerResponse::Handled;
-    });
-    s.set_exception_handler(
-        [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-          res.status = 500;
-          res.set_content(Dump(Status(500, "InternalError", "internal error")), kJson);
-        });
-    int port = opts_.port;
-    if (port == 0) {
-      port = s.bind_to_any_port(opts_.address);
-      if (port < 0) return Error("read-only server: bind " + opts_.address + ":0 failed");
-    } else if (!s.bind_to_port(opts_.address, port)) {
-      return Error("read-only server: bind " + opts_.address + ":" + std::to_string(port) +
-                   " failed (address in use?)");
+    if (opts_.port >= 0) {
+      ro_ = std::make_unique<HttpServer>(
+          base("read-only", opts_.port),
+          [this](const HttpRequest& req, HttpResponse& res) { Route(req, res, false); });
+      if (auto r = ro_->Start(); !r.ok()) return Error("read-only port: " + r.error().message());
+      log::Info("read-only server listening",
+                {{"address", opts_.address}, {"port", std::to_string(ro_->port())}});
     }
-    // The library listens with a backlog of 5; a burst of connections would see SYN retries (1 s
-    // stalls).
-    if (listen_fd_ >= 0) ::listen(listen_fd_, 4096);
-    port_ = port;
+    if (opts_.secure_port >= 0) {
+      auto h = base("authenticated", opts_.secure_port);
+      h.tls_cert_file = opts_.tls_cert_file;
+      h.tls_key_file = opts_.tls_key_file;
+      if (h.tls_cert_file.empty() != h.tls_key_file.empty()) {
+        return Invalid("--tls-cert-file and --tls-private-key-file go together");
+      }
+      if (h.tls_cert_file.empty()) {
+        std::string host = opts_.node_name.empty() ? "localhost" : opts_.node_name;
+        auto files = EnsureSelfSignedCert(JoinPath(opts_.root_dir, "pki"), host);
+        if (!files.ok()) return files.error();
+        h.tls_cert_file = files->cert;
+        h.tls_key_file = files->key;
+      }
+      secure_ = std::make_unique<HttpServer>(
+          h, [this](const HttpRequest& req, HttpResponse& res) { Route(req, res, true); });
+      if (auto r = secure_->Start(); !r.ok()) {
+        if (ro_) ro_->Stop();
+        return Error("authenticated port: " + r.error().message());
+      }
+      if (!opts_.authenticator && !opts_.anonymous_auth) {
+        log::Warn(
+            "authenticated port: no --token-auth-file and --anonymous-auth=false: every "
+            "request will be answered 401");
+      }
+      log::Info("authenticated server listening", {{"address", opts_.address},
+                                                   {"port", std::to_string(secure_->port())},
+                                                   {"cert", h.tls_cert_file}});
+    }
     started_ = true;
-    thread_ = std::thread([this] { svr_->listen_after_bind(); });
-    // Stop() must not run before the library's loop has started (it would miss it and never
-    // return).
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!svr_->is_running() && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::yield();
-    log::Info("read-only server listening",
-              {{"address", opts_.address}, {"port", std::to_string(port_)}});
+    if (opts_.housekeeping_interval.count() > 0) {
+      housekeeper_ = std::thread([this] { HousekeepingLoop(); });
+    }
     return Ok();
   }
 
@@ -306,14 +214,83 @@ class ReadOnlyServer::Impl {
     if (!started_) return;
     started_ = false;
     stopping_ = true;
-    svr_->stop();
-    if (thread_.joinable()) thread_.join();
+    {
+      std::lock_guard<std::mutex> l(hk_mu_);
+      hk_cv_.notify_all();
+    }
+    if (housekeeper_.joinable()) housekeeper_.join();
+    if (secure_) secure_->Stop();
+    if (ro_) ro_->Stop();
   }
 
-  int port() const { return port_; }
+  int port() const { return ro_ ? ro_->port() : -1; }
+  int secure_port() const { return secure_ ? secure_->port() : -1; }
+
+  // CPU samples for usageNanoCores (as cAdvisor's housekeeping) and pod start observations.
+  void Housekeep() {
+    auto snap = pods_.Pods();
+    stats_->Sample(*snap);
+    ObservePodStarts(*snap);
+  }
 
  private:
   using Params = std::multimap<std::string, std::string>;
+
+  // Wakes every 100 ms to notice pods that started running (the published snapshot changed);
+  // samples CPU at start, 1 s later (a first rate soon), then every housekeeping_interval.
+  void HousekeepingLoop() {
+    using namespace std::chrono;
+    auto next_sample = steady_clock::now();
+    int samples = 0;
+    std::shared_ptr<const std::vector<api::Pod>> last;
+    std::unique_lock<std::mutex> l(hk_mu_);
+    while (!stopping_) {
+      l.unlock();
+      auto snap = pods_.Pods();
+      if (snap != last) {
+        ObservePodStarts(*snap);
+        last = snap;
+      }
+      if (steady_clock::now() >= next_sample) {
+        stats_->Sample(*snap);
+        next_sample = steady_clock::now() +
+                      (++samples == 1 ? milliseconds(1000) : opts_.housekeeping_interval);
+      }
+      l.lock();
+      hk_cv_.wait_for(l, milliseconds(100), [&] { return stopping_.load(); });
+    }
+  }
+
+  // kubelet_pod_start_duration_seconds: from when nanolet first saw a pod (its config.seen
+  // annotation, else creationTimestamp) to when its phase is first seen Running, as upstream
+  // observes at the sync that first reports Running. Pods already running at the first look
+  // (adopted after a restart) are not observed.
+  void ObservePodStarts(const std::vector<api::Pod>& pods) {
+    std::lock_guard<std::mutex> l(start_mu_);
+    TimePoint now = clock_.Now();
+    std::set<std::string> live;
+    for (const auto& pod : pods) {
+      const std::string& uid = pod.metadata.uid;
+      live.insert(uid);
+      if (pod.status.phase != "Running") continue;
+      if (!started_seen_.insert(uid).second) continue;
+      if (!first_look_done_) continue;
+      std::string seen;
+      if (auto it = pod.metadata.annotations.find("kubernetes.io/config.seen");
+          it != pod.metadata.annotations.end()) {
+        seen = it->second;
+      }
+      if (seen.empty()) seen = pod.metadata.creation_timestamp;
+      auto t = ParseRFC3339(seen);
+      if (!t.ok()) continue;
+      double d = std::chrono::duration<double>(now - *t).count();
+      pod_start_.Observe(std::max(0.0, d));
+    }
+    first_look_done_ = true;
+    for (auto it = started_seen_.begin(); it != started_seen_.end();) {
+      it = live.count(*it) ? std::next(it) : started_seen_.erase(it);
+    }
+  }
 
   std::shared_ptr<const SnapshotCache> Snapshot() {
     auto pods = pods_.Pods();
@@ -324,123 +301,254 @@ class ReadOnlyServer::Impl {
     auto c = std::make_shared<SnapshotCache>();
     c->pods = pods;
     json items = json::array();
+    json running = json::array();
     for (const auto& p : *pods) {
       c->encoded.push_back(api::Encode(p));
       items.push_back(c->encoded.back());
+      // /runningpods/: as upstream's kubecontainer.Pod.ToAPIPod: identity and running containers.
+      json containers = json::array();
+      for (const auto& cs : p.status.container_statuses) {
+        if (cs.state.running) containers.push_back({{"name", cs.name}, {"image", cs.image}});
+      }
+      if (!containers.empty()) {
+        running.push_back({{"metadata",
+                            {{"name", p.metadata.name},
+                             {"namespace", p.metadata.namespace_},
+                             {"uid", p.metadata.uid},
+                             {"creationTimestamp", nullptr}}},
+                           {"spec", {{"containers", std::move(containers)}}},
+                           {"status", json::object()}});
+      }
     }
     c->pods_body = Dump(json{{"kind", "PodList"},
                              {"apiVersion", "v1"},
                              {"metadata", json::object()},
                              {"items", std::move(items)}});
+    c->running_body = Dump(json{{"kind", "PodList"},
+                                {"apiVersion", "v1"},
+                                {"metadata", json::object()},
+                                {"items", std::move(running)}});
     std::lock_guard<std::mutex> l(cache_mu_);
     cache_ = c;
     return c;
   }
 
-  static void SetShared(httplib::Response& res, std::shared_ptr<const SnapshotCache> c,
-                        const char* type) {
-    // Serves the cached body without copying it into the response.
-    size_t n = c->pods_body.size();
-    res.set_content_provider(n, type, [c](size_t offset, size_t length, httplib::DataSink& sink) {
-      return sink.write(c->pods_body.data() + offset, length);
-    });
-  }
-
-  static void ApiError(httplib::Response& res, int code, const std::string& reason,
+  static void ApiError(HttpResponse& res, int code, const std::string& reason,
                        const std::string& msg, const json& details = nullptr) {
     res.status = code;
-    res.set_content(Dump(Status(code, reason, msg, details)), kJson);
+    res.SetContent(Dump(Status(code, reason, msg, details)), kJson);
   }
 
-  static bool WantsTable(const httplib::Request& req) {
-    return req.get_header_value("Accept").find("as=Table") != std::string::npos;
+  static bool WantsTable(const HttpRequest& req) {
+    return req.Header("Accept").find("as=Table") != std::string::npos;
   }
 
-  void Route(const httplib::Request& req, httplib::Response& res) {
+  void Route(const HttpRequest& req, HttpResponse& res, bool secure) {
     auto start = std::chrono::steady_clock::now();
     std::string route = "other";
     bool long_running = false;
-    if (t_overloaded) {
-      res.status = 503;
-      res.set_header("Connection", "close");
-      res.set_header("Retry-After", "1");
-      res.set_content("server overloaded\n", "text/plain");
-      route = "overloaded";
-    } else if (req.method != "GET" && req.method != "HEAD") {
+    if (req.method != "GET" && req.method != "HEAD") {
       route = "method";
       ApiError(res, 405, "MethodNotAllowed",
                "the server does not allow this method on the requested resource");
+    } else if (secure) {
+      route = SecureDispatch(req, res, &long_running);
     } else {
       route = Dispatch(req, res, &long_running);
     }
     std::string lr = long_running ? "true" : "false";
-    requests_.With({req.method, route, "readonly", lr}).Inc();
+    const char* type = secure ? "https" : "readonly";
+    requests_.With({req.method, route, type, lr}).Inc();
     if (!long_running) {
-      durations_.With({req.method, route, "readonly", lr})
+      durations_.With({req.method, route, type, lr})
           .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
   }
 
+  // The authenticated port: authn, authz, then its endpoints.
+  std::string SecureDispatch(const HttpRequest& req, HttpResponse& res, bool* long_running) {
+    Authorizer& authz = opts_.authorizer ? *opts_.authorizer : *authz_default_;
+    auto d = AuthenticateAndAuthorize(req.method, req.path, req.Header("Authorization"),
+                                      opts_.anonymous_auth, opts_.authenticator, authz);
+    if (d.outcome == AuthOutcome::kUnauthorized) {
+      res.status = 401;
+      res.SetHeader("WWW-Authenticate", "Bearer realm=\"nanolet\"");
+      res.SetContent(d.message + "\n", kText);
+      return "unauthorized";
+    }
+    if (d.outcome == AuthOutcome::kForbidden) {
+      res.status = 403;
+      res.SetContent(d.message + "\n", kText);
+      return "forbidden";
+    }
+    const std::string& p = req.path;
+    if (p == "/runningpods" || p == "/runningpods/") {
+      auto c = Snapshot();
+      res.SetShared(std::shared_ptr<const std::string>(c, &c->running_body), kJson);
+      return "runningpods";
+    }
+    if (StartsWith(p, "/containerLogs/")) return ContainerLogs(req, res, long_running);
+    if (p == "/healthz" || p == "/healthz/ping" || p == "/healthz/syncloop" || p == "/pods" ||
+        p == "/pods/" || p == "/spec" || p == "/spec/" || p == "/stats/summary" ||
+        p == "/stats/summary/" || p == "/metrics" || p == "/metrics/") {
+      return Dispatch(req, res, long_running);
+    }
+    res.status = 404;
+    res.SetContent("404 page not found\n", kText);
+    return "notfound";
+  }
+
+  // /containerLogs/{ns}/{pod}/{container}, as upstream's getContainerLogs (plain-text errors).
+  std::string ContainerLogs(const HttpRequest& req, HttpResponse& res, bool* long_running) {
+    std::vector<std::string> seg;
+    for (auto& s : Split(std::string_view(req.path).substr(strlen("/containerLogs/")), '/')) {
+      seg.push_back(std::move(s));
+    }
+    if (seg.size() != 3 || seg[0].empty() || seg[1].empty() || seg[2].empty()) {
+      res.status = 400;
+      res.SetContent("expected /containerLogs/{podNamespace}/{podID}/{containerName}\n", kText);
+      return "container_logs";
+    }
+    auto opts = ParseLogOptions(Params(req.params.begin(), req.params.end()), clock_.Now());
+    if (!opts.ok()) {
+      res.status = 400;
+      res.SetContent(opts.error().message() + "\n", kText);
+      return "container_logs";
+    }
+    auto snap = Snapshot();
+    const api::Pod* pod = nullptr;
+    for (const auto& p : *snap->pods) {
+      if (p.metadata.namespace_ == seg[0] && p.metadata.name == seg[1]) pod = &p;
+    }
+    if (!pod) {
+      res.status = 404;
+      res.SetContent("pod \"" + seg[1] + "\" does not exist\n", kText);
+      return "container_logs";
+    }
+    opts->container = seg[2];
+    ServeLog(res, *pod, *opts, long_running, /*api_errors=*/false);
+    return "container_logs";
+  }
+
+  // Writes the log of opts.container of `pod` (or an error) to res.
+  void ServeLog(HttpResponse& res, const api::Pod& pod, const LogOptions& o, bool* long_running,
+                bool api_errors) {
+    auto path = ResolveLogPath(opts_.pod_logs_dir, pod, o.container, o.previous);
+    if (!path.ok()) {
+      int code = path.error().is(ErrorCode::kNotFound) ? 404 : 400;
+      if (api_errors) {
+        ApiError(res, code, code == 404 ? "NotFound" : "BadRequest", path.error().message());
+      } else {
+        res.status = code;
+        res.SetContent(path.error().message() + "\n", kText);
+      }
+      return;
+    }
+    std::string file = *path;
+    if (!o.follow) {
+      // Read at once on this thread: a bounded amount of local file.
+      std::string body;
+      auto r = StreamLog(
+          file, o,
+          [&](std::string_view d) {
+            body.append(d.substr(0, kMaxLogBody - std::min(kMaxLogBody, body.size())));
+            return body.size() < kMaxLogBody;
+          },
+          [] { return false; });
+      if (!r.ok()) {
+        log::Warn("log read failed", {{"path", file}, {"err", r.error().message()}});
+        res.status = 500;
+        res.SetContent("reading the log failed\n", kText);
+        return;
+      }
+      res.SetContent(std::move(body), kText);
+      return;
+    }
+    if (active_follows_.fetch_add(1) >= opts_.max_follows) {
+      active_follows_.fetch_sub(1);
+      if (api_errors) {
+        ApiError(res, 429, "TooManyRequests", "too many concurrent log follows");
+      } else {
+        res.status = 429;
+        res.SetContent("too many concurrent log follows\n", kText);
+      }
+      return;
+    }
+    *long_running = true;
+    res.content_type = kText;
+    res.stream = [this, o, file](StreamSink& sink) {
+      auto write = [&](std::string_view d) { return sink.Write(d); };
+      auto keep_going = [&] { return !stopping_ && sink.Alive(); };
+      auto r = StreamLog(file, o, write, keep_going);
+      if (!r.ok()) log::Warn("log stream failed", {{"path", file}, {"err", r.error().message()}});
+    };
+    res.on_done = [this] { active_follows_.fetch_sub(1); };
+  }
+
   // Returns the route label for metrics.
-  std::string Dispatch(const httplib::Request& req, httplib::Response& res, bool* long_running) {
+  std::string Dispatch(const HttpRequest& req, HttpResponse& res, bool* long_running) {
     const std::string& p = req.path;
     if (p == "/healthz" || p == "/healthz/ping" || p == "/healthz/syncloop") {
-      res.set_content("ok", "text/plain; charset=utf-8");
+      res.SetContent("ok", kText);
       return "healthz";
     }
     if (p == "/pods" || p == "/pods/") {
-      SetShared(res, Snapshot(), kJson);
+      {
+        auto c = Snapshot();
+        res.SetShared(std::shared_ptr<const std::string>(c, &c->pods_body), kJson);
+      }
       return "pods";
     }
     if (p == "/spec" || p == "/spec/") {
-      res.set_content(machine_body_, kJson);
+      res.SetContent(machine_body_, kJson);
       return "spec";
     }
     if (p == "/stats/summary" || p == "/stats/summary/") {
       auto snap = pods_.Pods();
-      res.set_content(Dump(stats_->Summary(*snap)), kJson);
+      res.SetContent(Dump(stats_->Summary(*snap)), kJson);
       return "stats";
     }
     if (p == "/metrics" || p == "/metrics/") {
-      res.set_content(Metrics(), metrics::kTextContentType);
+      res.SetContent(Metrics(), metrics::kTextContentType);
       return "metrics";
     }
     if (p == "/version" || p == "/version/") {
-      res.set_content(Dump(json{{"major", kKubeMajor},
-                                {"minor", kKubeMinor},
-                                {"gitVersion", std::string("v1.32.0-nanolet.") + NANOLET_VERSION},
-                                {"gitCommit", ""},
-                                {"gitTreeState", ""},
-                                {"buildDate", ""},
-                                {"goVersion", ""},
-                                {"compiler", "gcc"},
-                                {"platform", "linux/amd64"}}),
-                      kJson);
+      res.SetContent(Dump(json{{"major", kKubeMajor},
+                               {"minor", kKubeMinor},
+                               {"gitVersion", std::string("v1.32.0-nanolet.") + NANOLET_VERSION},
+                               {"gitCommit", ""},
+                               {"gitTreeState", ""},
+                               {"buildDate", ""},
+                               {"goVersion", ""},
+                               {"compiler", "gcc"},
+                               {"platform", "linux/amd64"}}),
+                     kJson);
       return "version";
     }
     if (p == "/api" || p == "/api/") {
-      res.set_content(
-          Dump(json{{"kind", "APIVersions"},
-                    {"versions", {"v1"}},
-                    {"serverAddressByClientCIDRs",
-                     {{{"clientCIDR", "0.0.0.0/0"},
-                       {"serverAddress", req.local_addr + ":" + std::to_string(port_)}}}}}),
+      res.SetContent(
+          Dump(
+              json{{"kind", "APIVersions"},
+                   {"versions", {"v1"}},
+                   {"serverAddressByClientCIDRs",
+                    {{{"clientCIDR", "0.0.0.0/0"},
+                      {"serverAddress", req.local_addr + ":" + std::to_string(req.local_port)}}}}}),
           kJson);
       return "discovery";
     }
     if (p == "/apis" || p == "/apis/") {
-      res.set_content(
+      res.SetContent(
           Dump(json{{"kind", "APIGroupList"}, {"apiVersion", "v1"}, {"groups", json::array()}}),
           kJson);
       return "discovery";
     }
     if (p == "/api/v1" || p == "/api/v1/") {
-      res.set_content(Dump(Resources()), kJson);
+      res.SetContent(Dump(Resources()), kJson);
       return "discovery";
     }
     if (StartsWith(p, "/api/v1/")) return CoreV1(req, res, long_running);
     res.status = 404;
-    res.set_content("404 page not found\n", "text/plain; charset=utf-8");
+    res.SetContent("404 page not found\n", kText);
     return "notfound";
   }
 
@@ -469,7 +577,7 @@ class ReadOnlyServer::Impl {
                    {"shortNames", {"ev"}}}}}};
   }
 
-  std::string CoreV1(const httplib::Request& req, httplib::Response& res, bool* long_running) {
+  std::string CoreV1(const HttpRequest& req, HttpResponse& res, bool* long_running) {
     // Segments after /api/v1/.
     std::vector<std::string> seg;
     for (auto& s : Split(std::string_view(req.path).substr(8), '/')) {
@@ -491,16 +599,16 @@ class ReadOnlyServer::Impl {
     return "notfound";
   }
 
-  std::string EmptyEvents(httplib::Response& res) {
-    res.set_content(Dump(json{{"kind", "EventList"},
-                              {"apiVersion", "v1"},
-                              {"metadata", {{"resourceVersion", ""}}},
-                              {"items", json::array()}}),
-                    kJson);
+  std::string EmptyEvents(HttpResponse& res) {
+    res.SetContent(Dump(json{{"kind", "EventList"},
+                             {"apiVersion", "v1"},
+                             {"metadata", {{"resourceVersion", ""}}},
+                             {"items", json::array()}}),
+                   kJson);
     return "events";
   }
 
-  std::string ListPods(const httplib::Request& req, httplib::Response& res, const std::string& ns,
+  std::string ListPods(const HttpRequest& req, HttpResponse& res, const std::string& ns,
                        const Params& params) {
     auto get = [&](const char* k) {
       auto it = params.find(k);
@@ -527,23 +635,23 @@ class ReadOnlyServer::Impl {
     if (WantsTable(req)) {
       std::vector<const api::Pod*> sel;
       for (size_t i : idx) sel.push_back(&(*snap->pods)[i]);
-      res.set_content(Dump(PodTable(sel, clock_.Now(), ParseIncludeObject(get("includeObject")))),
-                      "application/json;as=Table;v=v1;g=meta.k8s.io");
+      res.SetContent(Dump(PodTable(sel, clock_.Now(), ParseIncludeObject(get("includeObject")))),
+                     "application/json;as=Table;v=v1;g=meta.k8s.io");
       return "pods_list";
     }
     json items = json::array();
     for (size_t i : idx) items.push_back(snap->encoded[i]);
-    res.set_content(Dump(json{{"kind", "PodList"},
-                              {"apiVersion", "v1"},
-                              {"metadata", {{"resourceVersion", ""}}},
-                              {"items", std::move(items)}}),
-                    kJson);
+    res.SetContent(Dump(json{{"kind", "PodList"},
+                             {"apiVersion", "v1"},
+                             {"metadata", {{"resourceVersion", ""}}},
+                             {"items", std::move(items)}}),
+                   kJson);
     return "pods_list";
   }
 
   // The pod named ns/name in the snapshot, or a 404 Status written to res.
   const api::Pod* FindPod(const SnapshotCache& snap, const std::string& ns, const std::string& name,
-                          httplib::Response& res, size_t* index = nullptr) {
+                          HttpResponse& res, size_t* index = nullptr) {
     for (size_t i = 0; i < snap.pods->size(); ++i) {
       const auto& p = (*snap.pods)[i];
       if (p.metadata.namespace_ == ns && p.metadata.name == name) {
@@ -556,38 +664,37 @@ class ReadOnlyServer::Impl {
     return nullptr;
   }
 
-  std::string GetPod(const httplib::Request& req, httplib::Response& res, const std::string& ns,
+  std::string GetPod(const HttpRequest& req, HttpResponse& res, const std::string& ns,
                      const std::string& name) {
     auto snap = Snapshot();
     size_t i = 0;
     const api::Pod* pod = FindPod(*snap, ns, name, res, &i);
     if (!pod) return "pod";
     if (WantsTable(req)) {
-      auto it = req.params.find("includeObject");
-      res.set_content(Dump(PodTable({pod}, clock_.Now(),
-                                    ParseIncludeObject(it == req.params.end() ? "" : it->second))),
-                      "application/json;as=Table;v=v1;g=meta.k8s.io");
+      res.SetContent(
+          Dump(PodTable({pod}, clock_.Now(), ParseIncludeObject(req.Param("includeObject")))),
+          "application/json;as=Table;v=v1;g=meta.k8s.io");
       return "pod";
     }
-    res.set_content(Dump(snap->encoded[i]), kJson);
+    res.SetContent(Dump(snap->encoded[i]), kJson);
     return "pod";
   }
 
-  std::string PodLog(const httplib::Request& req, httplib::Response& res, const std::string& ns,
+  std::string PodLog(const HttpRequest& req, HttpResponse& res, const std::string& ns,
                      const std::string& name, const Params& params, bool* long_running) {
     auto opts = ParseLogOptions(params, clock_.Now());
     if (!opts.ok()) {
       ApiError(res, 400, "BadRequest", opts.error().message());
       return "pod_log";
     }
+    (void)req;
     auto snap = Snapshot();
     const api::Pod* pod = FindPod(*snap, ns, name, res);
     if (!pod) return "pod_log";
-    std::string container = opts->container;
-    if (container.empty()) {
+    if (opts->container.empty()) {
       // As the apiserver: the only container, else the caller must choose.
       if (pod->spec.containers.size() == 1) {
-        container = pod->spec.containers[0].name;
+        opts->container = pod->spec.containers[0].name;
       } else {
         std::string names;
         for (const auto& c : pod->spec.containers) names += (names.empty() ? "" : " ") + c.name;
@@ -597,43 +704,7 @@ class ReadOnlyServer::Impl {
         return "pod_log";
       }
     }
-    auto path = ResolveLogPath(opts_.pod_logs_dir, *pod, container, opts->previous);
-    if (!path.ok()) {
-      if (path.error().is(ErrorCode::kNotFound)) {
-        ApiError(res, 404, "NotFound", path.error().message());
-      } else {
-        ApiError(res, 400, "BadRequest", path.error().message());
-      }
-      return "pod_log";
-    }
-    if (opts->follow) {
-      if (active_follows_.fetch_add(1) >= opts_.max_follows) {
-        active_follows_.fetch_sub(1);
-        ApiError(res, 429, "TooManyRequests", "too many concurrent log follows");
-        return "pod_log";
-      }
-      *long_running = true;
-    }
-    LogOptions o = *opts;
-    std::string file = *path;
-    bool follow = o.follow;
-    // A follow must not be gzip-compressed (the library would hold records in the compressor until
-    // it fills): the library compresses text/* only, so a follow goes out as octet-stream.
-    res.set_chunked_content_provider(
-        follow ? "application/octet-stream" : "text/plain",
-        [this, o, file, &req](size_t, httplib::DataSink& sink) {
-          int fd = o.follow ? FindConnectionFd(req) : -1;
-          auto write = [&](std::string_view d) { return sink.write(d.data(), d.size()); };
-          auto keep_going = [&] { return !stopping_ && PeerAlive(fd); };
-          auto r = StreamLog(file, o, write, keep_going);
-          if (!r.ok())
-            log::Warn("log stream failed", {{"path", file}, {"err", r.error().message()}});
-          sink.done();
-          return true;
-        },
-        [this, follow](bool) {
-          if (follow) active_follows_.fetch_sub(1);
-        });
+    ServeLog(res, *pod, *opts, long_running, /*api_errors=*/true);
     return "pod_log";
   }
 
@@ -672,22 +743,29 @@ class ReadOnlyServer::Impl {
   metrics::HistogramFamily& durations_;
   metrics::Gauge& running_pods_;
   metrics::GaugeFamily& running_containers_;
+  metrics::Histogram& pod_start_;
+  const std::unique_ptr<Authorizer> authz_default_;
   node::StatsProvider* stats_ = nullptr;
   std::unique_ptr<node::StatsProvider> owned_stats_;
 
   // Constant after Start().
   node::MachineInfo machine_;
   std::string machine_body_;
-  std::unique_ptr<httplib::Server> svr_;
-  std::thread thread_;
-  int listen_fd_ = -1;
-  int port_ = 0;
+  TimePoint started_at_{};
+  std::unique_ptr<HttpServer> ro_;
+  std::unique_ptr<HttpServer> secure_;
+  std::thread housekeeper_;
   bool started_ = false;  // Start/Stop are called by the owner's thread only
 
   std::atomic<bool> stopping_{false};
   std::atomic<int> active_follows_{0};
+  std::mutex hk_mu_;
+  std::condition_variable hk_cv_;
   std::mutex cache_mu_;
   std::shared_ptr<const SnapshotCache> cache_;  // guarded by cache_mu_
+  std::mutex start_mu_;
+  std::set<std::string> started_seen_;  // guarded by start_mu_: UIDs seen Running
+  bool first_look_done_ = false;        // guarded by start_mu_
 };
 
 ReadOnlyServer::ReadOnlyServer(ReadOnlyServerOptions opts, const kubelet::PodView& pods,
@@ -698,5 +776,7 @@ ReadOnlyServer::~ReadOnlyServer() = default;
 Result<void> ReadOnlyServer::Start() { return impl_->Start(); }
 void ReadOnlyServer::Stop() { impl_->Stop(); }
 int ReadOnlyServer::port() const { return impl_->port(); }
+int ReadOnlyServer::secure_port() const { return impl_->secure_port(); }
+void ReadOnlyServer::Housekeep() { impl_->Housekeep(); }
 
 }  // namespace nanolet::server

@@ -18,9 +18,19 @@
 //
 // Errors on /api paths are metav1 Status objects (`pods "x" not found`, reason NotFound, code 404).
 //
-// Threads: one acceptor thread (started by Start) and a bounded pool of workers; a worker serves
-// one connection at a time (keep-alive). Handlers read the PodView's immutable snapshot and never
-// block the sync loop. Follows (logs -f) hold a worker each and are capped at max_follows.
+// The same object serves the authenticated port (secure_port >= 0; --port, default 10250): HTTPS
+// (the given certificate, else a self-signed one under ROOT/pki), every request authenticated and
+// authorized (server/auth.h: 401 without or with an unknown bearer token, 403 unless the user is in
+// group system:masters or system:kubelet-api-admin):
+//   /healthz, /pods, /runningpods/ (pods with a running container: metadata and the running
+//   containers' names and images, as upstream), /containerLogs/{ns}/{pod}/{container} (follow,
+//   tailLines, limitBytes, timestamps, previous, sinceSeconds, sinceTime), /spec/,
+//   /stats/summary, /metrics.
+//
+// Threads (server/http_server.h): a few I/O threads per port serve every connection; handlers read
+// the PodView's immutable snapshot and never block the sync loop. Log follows run on a thread each,
+// capped at max_follows (beyond: 429). A housekeeping thread samples cgroup CPU usage every 10 s
+// (usageNanoCores) and observes pod start durations.
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -29,6 +39,7 @@
 #include "kubelet/pod_view.h"
 #include "node/machine_info.h"
 #include "node/stats.h"
+#include "server/auth.h"
 #include "util/clock.h"
 #include "util/metrics.h"
 #include "util/result.h"
@@ -37,23 +48,28 @@ namespace nanolet::server {
 
 struct ReadOnlyServerOptions {
   std::string address = "0.0.0.0";
-  int port = 10255;  // 0: any free port (see port())
+  int port = 10255;  // 0: any free port (see port()); -1: no read-only port
   std::string pod_logs_dir = "/var/log/pods";
   std::string root_dir = "/var/lib/nanolet";
   std::string node_name;
+  std::string cgroup_parent = "nanolet";  // the runtime's, for /stats/summary
 
-  int threads = 64;                      // workers; each serves one connection at a time
-  // Accepted connections waiting for a worker; beyond: answered 503 and closed by the acceptor. Keep
-  // threads + this well under 1024: Debian's libcpp-httplib is built with select(), which cannot watch
-  // descriptors >= FD_SETSIZE (measured: with 2000 idle connections the listener stopped accepting).
-  size_t max_queued_connections = 512;
-  int max_follows = 16;                  // concurrent `logs -f`; beyond: 429
-  std::chrono::seconds read_timeout{5};  // a client silent this long mid-request is dropped
-  std::chrono::seconds write_timeout{5};
-  std::chrono::seconds keep_alive_timeout{5};
-  size_t keep_alive_max_requests = 100;
-  size_t max_payload_bytes =
-      64 << 10;  // request bodies (headers are capped at 8 KiB by the library)
+  // Authenticated port: -1 off, 0 any free port (see secure_port()).
+  int secure_port = -1;
+  std::string tls_cert_file;  // both empty: self-signed under root_dir/pki
+  std::string tls_key_file;
+  bool anonymous_auth = false;             // requests without a token: system:anonymous
+  Authenticator* authenticator = nullptr;  // null: no token is known (every token is 401)
+  Authorizer* authorizer = nullptr;        // null: GroupAuthorizer (system:masters, ...-api-admin)
+
+  int io_threads = 2;                                // per port
+  size_t max_connections = 8192;                     // per port; beyond: closed at once
+  int max_follows = 16;                              // concurrent `logs -f`; beyond: 429
+  std::chrono::milliseconds request_timeout{10000};  // a request must arrive complete within this
+  std::chrono::milliseconds write_timeout{10000};
+  size_t max_header_bytes = 8 << 10;                       // beyond: 431
+  size_t max_body_bytes = 64 << 10;                        // beyond: 413
+  std::chrono::milliseconds housekeeping_interval{10000};  // 0: no housekeeping thread
 };
 
 class ReadOnlyServer {
@@ -72,8 +88,11 @@ class ReadOnlyServer {
   Result<void> Start();
   // Stops accepting, ends follows, waits for the threads. Idempotent.
   void Stop();
-  // The bound port (after Start; useful with port 0).
+  // The bound ports (after Start; useful with port 0); -1 when off.
   int port() const;
+  int secure_port() const;
+  // One housekeeping pass now (tests): CPU samples and pod start observations.
+  void Housekeep();
 
   class Impl;
 

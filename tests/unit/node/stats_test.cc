@@ -51,6 +51,32 @@ TEST(Stats, ContainerIdAndCgroupNames) {
   EXPECT_EQ(StatsProvider::ContainerIdFromStatus("runc://abc"), "abc");
   EXPECT_EQ(StatsProvider::ContainerIdFromStatus("abc"), "abc");
   EXPECT_EQ(StatsProvider::PodCgroup("u1"), "nanolet/podu1");
+  EXPECT_EQ(StatsProvider::PodCgroup("u1", "a/b"), "a/b/podu1");
+}
+
+TEST(Stats, FollowsConfiguredCgroupParent) {
+  TempDir cg, proc, root;
+  Put(cg.path() + "/cgroup.controllers", "cpu memory\n");
+  std::string ctr = cg.path() + "/test-parent/x/podu3/abc";
+  Put(ctr + "/cpu.stat", "usage_usec 1000\n");
+  Put(ctr + "/memory.current", "5000\n");
+  Put(ctr + "/memory.stat", "anon 4000\n");
+  Put(cg.path() + "/test-parent/x/podu3/cpu.stat", "usage_usec 1000\n");
+  FakeClock clock;
+  StatsOptions o{"n", root.path(), root.path(), cg.path(), proc.path(), &clock};
+  o.cgroup_parent = "/test-parent/x/";  // as NANOLET_CGROUP_PARENT may spell it
+  StatsProvider sp(o);
+  EXPECT_EQ(sp.cgroup_parent(), "test-parent/x");
+  sp.Sample({Pod("u3")});
+  clock.Advance(10s);
+  Put(ctr + "/cpu.stat", "usage_usec 2001000\n");
+  sp.Sample({Pod("u3")});
+  json s = sp.Summary({Pod("u3")});
+  const json& c = s["pods"][0]["containers"][0];
+  EXPECT_EQ(c["cpu"]["usageCoreNanoSeconds"], 2001000000);
+  EXPECT_EQ(c["cpu"]["usageNanoCores"], 200000000);
+  EXPECT_EQ(c["memory"]["usageBytes"], 5000);
+  EXPECT_TRUE(s["pods"][0].contains("cpu"));
 }
 
 TEST(Stats, CgroupV1UsageAndRate) {
@@ -79,15 +105,26 @@ TEST(Stats, CgroupV1UsageAndRate) {
   EXPECT_EQ(c1["memory"]["pageFaults"], 7);
   EXPECT_FALSE(c1["memory"].contains("availableBytes"));  // unlimited
 
-  // Half a core for 2 s.
+  // Requests alone never sample: no rate however far apart they come.
   clock.Advance(2s);
-  Put(cg.path() + "/cpuacct" + ctr + "/cpuacct.usage", "2000000000\n");
+  Put(cg.path() + "/cpuacct" + ctr + "/cpuacct.usage", "1500000000\n");
+  EXPECT_FALSE(sp.Summary(pods)["pods"][0]["containers"][0]["cpu"].contains("usageNanoCores"));
+
+  // Housekeeping samples: half a core for 2 s between two of them.
+  sp.Sample(pods);
+  clock.Advance(2s);
+  Put(cg.path() + "/cpuacct" + ctr + "/cpuacct.usage", "2500000000\n");
+  sp.Sample(pods);
   json s2 = sp.Summary(pods);
   EXPECT_EQ(s2["pods"][0]["containers"][0]["cpu"]["usageNanoCores"], 500000000);
-  // Under 1 s later: the last rate is repeated.
+  // Later requests repeat the sampled rate, whatever the counter did since.
   clock.Advance(100ms);
+  Put(cg.path() + "/cpuacct" + ctr + "/cpuacct.usage", "9500000000\n");
   json s3 = sp.Summary(pods);
   EXPECT_EQ(s3["pods"][0]["containers"][0]["cpu"]["usageNanoCores"], 500000000);
+  // A sample under 1 s after the last one does not replace the rate.
+  sp.Sample(pods);
+  EXPECT_EQ(sp.Summary(pods)["pods"][0]["containers"][0]["cpu"]["usageNanoCores"], 500000000);
   EXPECT_EQ(s3["pods"][0]["podRef"]["uid"], "u1");
   EXPECT_TRUE(s3["pods"][0].contains("cpu"));
 }

@@ -23,6 +23,7 @@
 #include <set>
 #include <thread>
 
+#include "server/auth.h"
 #include "server/container_logs.h"
 #include "server/pod_table.h"
 #include "util/fs.h"
@@ -142,8 +143,8 @@ class ServerTest : public ::testing::Test {
     o.pod_logs_dir = logs_.path();
     o.root_dir = root_.path();
     o.node_name = "node1";
-    o.read_timeout = 1s;
-    o.threads = 8;
+    o.request_timeout = 1s;
+    o.housekeeping_interval = 0ms;
     server_ = std::make_unique<ReadOnlyServer>(o, view_, nullptr, &registry_, &clock_);
     ASSERT_TRUE(server_->Start().ok());
     client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
@@ -546,27 +547,41 @@ TEST_F(KubectlTest, LogsFollowUntilKilled) {
 // ---- load (opt-in: NANOLET_WRK=1) ----
 
 TEST(Bench, WrkPodsAndHealthz) {
+  // bench/http.sh runs this with NANOLET_WRK=1 and turns the wrk outputs into its table.
   if (!getenv("NANOLET_WRK")) GTEST_SKIP() << "set NANOLET_WRK=1";
   kubelet::SnapshotPodView view;
   std::vector<api::Pod> pods;
   for (int i = 0; i < 100; ++i)
     pods.push_back(MakePod("default", "pod-" + std::to_string(i), "uid-" + std::to_string(i)));
   view.Publish(pods);
+  TempDir root;
+  auto tokens = TokenFileAuthenticator::Parse("bench-token,bench,1,system:masters\n", "t");
+  ASSERT_TRUE(tokens.ok());
   ReadOnlyServerOptions o;
   o.address = "127.0.0.1";
   o.port = 0;
+  o.secure_port = 0;
+  o.root_dir = root.path();
+  o.authenticator = tokens->get();
+  o.housekeeping_interval = 0ms;
   metrics::Registry reg;
   ReadOnlyServer s(o, view, nullptr, &reg);
   ASSERT_TRUE(s.Start().ok());
   std::string base = "http://127.0.0.1:" + std::to_string(s.port());
+  std::string sbase = "https://127.0.0.1:" + std::to_string(s.secure_port());
   std::cout << "pods body bytes: "
             << httplib::Client("127.0.0.1", s.port()).Get("/pods")->body.size() << "\n";
-  for (const char* path : {"/healthz", "/pods"}) {
+  std::string dur = getenv("NANOLET_WRK_DURATION") ? getenv("NANOLET_WRK_DURATION") : "5s";
+  for (const auto& url : {base + "/healthz", base + "/pods", sbase + "/healthz", sbase + "/pods"}) {
     RunOptions ro;
-    ro.timeout = 30s;
-    auto r = nanolet::Run({"wrk", "-t2", "-c50", "-d5s", "--latency", base + path}, ro);
+    ro.timeout = 120s;
+    auto r = nanolet::Run({"wrk", "-t2", "-c50", "-d" + dur, "--latency", "-H",
+                           "Authorization: Bearer bench-token", url},
+                          ro);
     ASSERT_TRUE(r.ok());
-    std::cout << path << ":\n" << r->out << "\n";
+    std::cout << "=== wrk " << url.substr(0, url.find(':')) << " " << url.substr(url.rfind('/'))
+              << "\n"
+              << r->out << "\n";
   }
 }
 
