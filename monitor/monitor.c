@@ -1,7 +1,7 @@
 /* nanolet-monitor: a minimal container monitor (our conmon), one per container, outliving nanolet.
  *
  *   nanolet-monitor --runc PATH --runc-root DIR --id ID --bundle DIR --log PATH --exit-file PATH
- *                   --pid-file PATH [--log-max-size BYTES (10485760)] [--log-max-files N (5)]
+ *                   --pid-file PATH [--log-max-size BYTES (10485760)] [--log-max-files N (5)] [--start]
  *
  * The process nanolet starts forks a daemon and waits for it to report the result of `runc create`:
  *   success: prints the container's host PID and a newline on stdout, exits 0 (nanolet then runs runc start);
@@ -13,6 +13,9 @@
  * without newline at EOF, or pending for 1 s without more output), rotates it as the kubelet
  * does, and when the container init (reparented to it once runc create exits) exits, drains the pipes and
  * writes the exit file atomically: {"exitCode":N,"signal":S,"finishedAt":"<RFC3339Nano UTC>"}.
+ *
+ * With --start the daemon runs `runc run --detach` instead of `runc create`: the container is already started
+ * when its PID is reported (one runc process instead of two, create and start).
  *
  * Built static with musl: a running monitor stays well under 1 MiB RSS. */
 #define _GNU_SOURCE
@@ -46,6 +49,7 @@ static const char *prog = "nanolet-monitor";
 /* ---- options ---- */
 static const char *o_runc, *o_root, *o_id, *o_bundle, *o_log, *o_exit, *o_pid;
 static long long o_max_size = 10485760;
+static int o_start; /* --start: `runc run -d` (create and start in one runc process) instead of `runc create` */
 static long o_max_files = 5;
 
 /* ---- small helpers ---- */
@@ -462,9 +466,11 @@ static void daemon_main(int rep, mode_t old_umask) {
     fcntl(runc_log, F_SETFD, 0);
     reset_signals();
     umask(old_umask);
-    const char *argv[] = {o_runc, "--root", o_root, "--log", log_arg, "--log-format", "json", "create",
-                          "--bundle", o_bundle, "--pid-file", o_pid, o_id, NULL};
-    execvp(o_runc, (char *const *)argv);
+    const char *create[] = {o_runc, "--root", o_root, "--log", log_arg, "--log-format", "json", "create",
+                            "--bundle", o_bundle, "--pid-file", o_pid, o_id, NULL};
+    const char *run[] = {o_runc, "--root", o_root, "--log", log_arg, "--log-format", "json", "run", "--detach",
+                         "--bundle", o_bundle, "--pid-file", o_pid, o_id, NULL};
+    execvp(o_runc, (char *const *)(o_start ? run : create));
     dprintf(2, "exec %s: %s\n", o_runc, strerror(errno));
     _exit(127);
   }
@@ -502,13 +508,13 @@ static void daemon_main(int rep, mode_t old_umask) {
       trim(text);
     }
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-      snprintf(msg, sizeof msg, "runc create succeeded but pid file %s is unreadable", o_pid);
+      snprintf(msg, sizeof msg, "runc %s succeeded but pid file %s is unreadable", o_start ? "run" : "create", o_pid);
     else if (text[0])
       snprintf(msg, sizeof msg, "%s", text);
     else if (WIFSIGNALED(st))
-      snprintf(msg, sizeof msg, "runc create killed by signal %d", WTERMSIG(st));
+      snprintf(msg, sizeof msg, "runc %s killed by signal %d", o_start ? "run" : "create", WTERMSIG(st));
     else
-      snprintf(msg, sizeof msg, "runc create failed: exit status %d", WEXITSTATUS(st));
+      snprintf(msg, sizeof msg, "runc %s failed: exit status %d", o_start ? "run" : "create", WEXITSTATUS(st));
     report(rep, "E", msg);
     _exit(1);
   }
@@ -582,7 +588,7 @@ static void daemon_main(int rep, mode_t old_umask) {
 static void usage(void) {
   dprintf(2,
           "usage: %s --runc PATH --runc-root DIR --id ID --bundle DIR --log PATH --exit-file PATH --pid-file PATH\n"
-          "       [--log-max-size BYTES (10485760)] [--log-max-files N (5)]\n",
+          "       [--log-max-size BYTES (10485760)] [--log-max-files N (5)] [--start]\n",
           prog);
   exit(1);
 }
@@ -605,6 +611,10 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) usage();
+    if (strcmp(a, "--start") == 0) {
+      o_start = 1;
+      continue;
+    }
     if (strncmp(a, "--", 2) != 0) die("unexpected argument %s%s", a, "");
     a += 2;
     const char *eq = strchr(a, '=');

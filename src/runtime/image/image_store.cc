@@ -593,7 +593,10 @@ Result<std::vector<Image>> ImageStore::ImportDescriptors(
   }
   if (prepare) RETURN_IF_ERROR(prepare());
   std::vector<Image> out;
-  for (auto& [key, d] : todo) {
+  for (auto& entry : todo) {
+    // Not a structured binding: the lambda below captures key (clang < 16, the fuzz build, rejects that).
+    const auto& key = entry.first;
+    auto& d = entry.second;
     const auto start = Clock::now();
     ASSIGN_OR_RETURN_CTX(Record rec, StoreManifest(d, fetch), key);
     RETURN_IF_ERROR(UpdateIndex([&](std::map<std::string, Record>& index) -> Result<void> {

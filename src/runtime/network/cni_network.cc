@@ -452,8 +452,12 @@ struct CniNetwork::Impl {
 
     auto rollback = [&](Error err) -> Error {
       auto d = Delete(e, req.container_id, req.netns_path);
-      if (!d.ok())
+      if (!d.ok()) {
+        // The caller gives the sandbox up after a failed ADD, so nobody would ever DEL with this cache
+        // entry: drop it rather than leave it under ROOT forever.
+        (void)::unlink(e.path.c_str());
         return Error(err.message() + " (rollback: " + d.error().message() + ")", err.code());
+      }
       return err;
     };
     if (opts.run_loopback_plugin) {

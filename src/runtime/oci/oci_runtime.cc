@@ -259,10 +259,10 @@ Result<std::unique_ptr<OciRuntime>> OciRuntime::Create(const OciOptions& options
 
 Result<void> OciRuntime::Init() {
   if (opts_.runc.empty()) opts_.runc = FindOnPath("runc");
-  if (opts_.runc.empty() || ::access(opts_.runc.c_str(), X_OK) != 0) {
-    return Error("runc not found (looked for " + (opts_.runc.empty() ? "runc on PATH" : opts_.runc) +
-                 "); install Debian's runc or pass --container-runtime-binary");
-  }
+  if (opts_.runc.empty()) opts_.runc = "runc";
+  // A missing runc does not stop nanolet (its API, its status reports, adoption after runc comes back):
+  // every pod sandbox or container it is asked for fails, naming the cause (RuncUsable).
+  if (auto usable = RuncUsable(); !usable.ok()) log::Error(usable.error().message());
   std::string self = SelfDir();
   if (opts_.monitor_path.empty()) opts_.monitor_path = self + "/nanolet-monitor";
   if (opts_.pause_path.empty()) opts_.pause_path = self + "/nanolet-pause";
@@ -273,9 +273,7 @@ Result<void> OciRuntime::Init() {
   runc_root_ = state_dir_ + "/runc";
   exits_dir_ = state_dir_ + "/exits";
   pause_rootfs_ = state_dir_ + "/pause/rootfs";
-  // Namespace files live on tmpfs (they die with the machine, as the namespaces do), shared by every
-  // nanolet on the machine: IDs are random.
-  netns_dir_ = "/run/nanolet/ns";
+  netns_dir_ = opts_.netns_dir;
   for (const auto& d : {runc_root_, exits_dir_, pause_rootfs_, state_dir_ + "/sandboxes",
                         state_dir_ + "/containers", netns_dir_}) {
     RETURN_IF_ERROR(MkdirAll(d, 0711));
@@ -316,12 +314,20 @@ OciRuntime::~OciRuntime() {
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
+Result<void> OciRuntime::RuncUsable() const {
+  if (opts_.runc.find('/') == std::string::npos || ::access(opts_.runc.c_str(), X_OK) != 0) {
+    return Error("OCI runtime " + (opts_.runc == "runc" ? std::string("runc (not on PATH)") : opts_.runc) +
+                 " not found or not executable; install Debian's runc or pass --container-runtime-binary");
+  }
+  return Ok();
+}
+
 std::vector<std::string> OciRuntime::Runc(std::vector<std::string> args) const {
   args.insert(args.begin(), {opts_.runc, "--root", runc_root_});
   return args;
 }
 
-std::string OciRuntime::PodCgroup(const std::string& pod_uid) const { return "/nanolet/pod" + pod_uid; }
+std::string OciRuntime::PodCgroup(const std::string& pod_uid) const { return opts_.cgroup_parent + "/pod" + pod_uid; }
 
 Result<void> OciRuntime::SaveSandbox(const SandboxRecord& s) {
   return WriteFileAtomic(s.dir + "/meta.json", SandboxToJson(s).dump());
@@ -499,6 +505,7 @@ Result<VersionInfo> OciRuntime::Version() { return VersionInfo{"runc", runc_vers
 // ---- sandboxes ----
 
 Result<std::string> OciRuntime::RunPodSandbox(const SandboxConfig& config) {
+  RETURN_IF_ERROR_CTX(RuncUsable(), "run pod sandbox for " + config.pod_namespace + "/" + config.pod_name);
   std::string id = NewId();
   auto rec = std::make_shared<SandboxRecord>();
   rec->dir = state_dir_ + "/sandboxes/" + id;
@@ -566,16 +573,14 @@ Result<std::string> OciRuntime::RunPodSandbox(const SandboxConfig& config) {
     if (pause.ok()) {
       auto mon = Run({opts_.monitor_path, "--runc", opts_.runc, "--runc-root", runc_root_, "--id", id,
                       "--bundle", rec->dir + "/bundle", "--log", rec->dir + "/pause.log", "--exit-file",
-                      exits_dir_ + "/" + id + ".json", "--pid-file", rec->dir + "/pause.pid"},
+                      exits_dir_ + "/" + id + ".json", "--pid-file", rec->dir + "/pause.pid", "--start"},
                      {.timeout = milliseconds(60000)});
       if (!mon.ok()) {
         pause = std::move(mon).error();
       } else if (!mon->success()) {
-        pause = Error("create pause container: " + mon->Describe());
+        pause = Error("run pause container: " + mon->Describe());
       } else {
         rec->pause_pid = std::atoll(mon->out.c_str());
-        auto st = RunChecked(Runc({"start", id}), {.timeout = milliseconds(30000)});
-        if (!st.ok()) pause = std::move(st).error().Wrap("start pause container");
       }
     }
   }
@@ -725,6 +730,7 @@ Result<std::string> OciRuntime::CreateContainer(const std::string& sandbox_id, c
     if (it == sandboxes_.end()) return NotFound(ctx + ": pod sandbox " + sandbox_id + " not found");
     sb = it->second;
   }
+  RETURN_IF_ERROR_CTX(RuncUsable(), ctx);
   ASSIGN_OR_RETURN_CTX(glue::ResolvedImage image, glue::ResolveImage(*images_, config.image), ctx);
 
   std::string id = NewId();
@@ -750,8 +756,6 @@ Result<std::string> OciRuntime::CreateContainer(const std::string& sandbox_id, c
   for (const auto& d : {rootfs, rec->dir + "/upper", rec->dir + "/work"}) RETURN_IF_ERROR_CTX(MkdirAll(d), ctx);
   auto cleanup = [&](Error e) -> Result<std::string> {
     if (rec->rootfs_mounted) ::umount2(rootfs.c_str(), MNT_DETACH);
-    (void)Run(Runc({"delete", "--force", id}), {.timeout = milliseconds(10000)});
-    (void)::unlink((exits_dir_ + "/" + id + ".json").c_str());
     (void)RemoveAll(rec->dir);
     return std::move(e).Wrap(ctx);
   };
@@ -789,25 +793,8 @@ Result<std::string> OciRuntime::CreateContainer(const std::string& sandbox_id, c
     std::lock_guard<std::mutex> l(mu_);
     containers_[id] = rec;
   }
-  std::vector<std::string> argv = {opts_.monitor_path, "--runc", opts_.runc, "--runc-root", runc_root_,
-                                   "--id", id, "--bundle", rec->dir, "--log",
-                                   st.log_path.empty() ? "/dev/null" : st.log_path, "--exit-file",
-                                   exits_dir_ + "/" + id + ".json", "--pid-file", rec->dir + "/pid",
-                                   "--log-max-size", std::to_string(opts_.log_max_size),
-                                   "--log-max-files", std::to_string(opts_.log_max_files)};
-  auto mon = Run(argv, {.timeout = milliseconds(60000)});
-  if (!mon.ok() || !mon->success()) {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      containers_.erase(id);
-    }
-    return cleanup(mon.ok() ? Error("runc create: " + mon->Describe()) : std::move(mon).error());
-  }
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    st.pid = std::atoll(mon->out.c_str());
-  }
-  (void)SaveContainer(*rec);
+  // runc runs at StartContainer (`runc run --detach` under the monitor: one runc process, not create + start),
+  // as containerd creates the task at start. The record stays "created" with no process until then.
   return id;
 }
 
@@ -819,10 +806,30 @@ Result<void> OciRuntime::StartContainer(const std::string& container_id) {
     if (it == containers_.end()) return NotFound("container " + container_id + " not found");
     rec = it->second;
   }
-  auto r = Run(Runc({"start", container_id}), {.timeout = milliseconds(30000)});
-  if (!r.ok()) return std::move(r).error().Wrap("start container \"" + rec->status.name + "\"");
-  if (!r->success()) {
-    return Error("start container \"" + rec->status.name + "\": runc start: " + r->Describe());
+  std::string ctx = "start container \"" + rec->status.name + "\"";
+  RETURN_IF_ERROR_CTX(RuncUsable(), ctx);
+  if (rec->status.pid == 0) {
+    // The monitor runs `runc run --detach` and reports the container's PID once it runs.
+    std::string log_path = rec->status.log_path.empty() ? "/dev/null" : rec->status.log_path;
+    std::vector<std::string> argv = {opts_.monitor_path, "--runc", opts_.runc, "--runc-root", runc_root_,
+                                     "--id", container_id, "--bundle", rec->dir, "--log", log_path,
+                                     "--exit-file", exits_dir_ + "/" + container_id + ".json",
+                                     "--pid-file", rec->dir + "/pid",
+                                     "--log-max-size", std::to_string(opts_.log_max_size),
+                                     "--log-max-files", std::to_string(opts_.log_max_files), "--start"};
+    auto mon = Run(argv, {.timeout = milliseconds(60000)});
+    if (!mon.ok()) return std::move(mon).error().Wrap(ctx);
+    if (!mon->success()) {
+      (void)Run(Runc({"delete", "--force", container_id}), {.timeout = milliseconds(10000)});
+      return Error(ctx + ": runc run: " + mon->Describe());
+    }
+    std::lock_guard<std::mutex> l(mu_);
+    rec->status.pid = std::atoll(mon->out.c_str());
+  } else {
+    // Created by runc create (an earlier nanolet): start it.
+    auto r = Run(Runc({"start", container_id}), {.timeout = milliseconds(30000)});
+    if (!r.ok()) return std::move(r).error().Wrap(ctx);
+    if (!r->success()) return Error(ctx + ": runc start: " + r->Describe());
   }
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -918,10 +925,13 @@ Result<ExecResult> OciRuntime::ExecSync(const std::string& container_id, const s
   std::vector<std::string> argv = Runc({"exec", "--pid-file", pidfile, container_id});
   argv.insert(argv.end(), cmd.begin(), cmd.end());
   auto r = Run(argv, {.timeout = timeout});
-  // On timeout the exec'd process lives inside the container's PID namespace: kill it by its host PID.
+  // On timeout the exec'd process lives inside the container's PID namespace: kill it by its host PID, and
+  // its process group (runc makes it a session and group leader), so that what it started dies with it.
   if (r.ok() && r->timed_out) {
     if (auto pid = ReadFile(pidfile, 64); pid.ok() && std::atoll(pid->c_str()) > 0) {
-      ::kill(static_cast<pid_t>(std::atoll(pid->c_str())), SIGKILL);
+      auto p = static_cast<pid_t>(std::atoll(pid->c_str()));
+      ::kill(-p, SIGKILL);
+      ::kill(p, SIGKILL);
     }
   }
   ::unlink(pidfile.c_str());

@@ -3,7 +3,9 @@
 // UTS namespaces that nanolet creates itself (bind-mounted files) so CNI ADD and the pause container start
 // overlap; app containers join them by path. Each container runs under its own nanolet-monitor, which
 // outlives nanolet, writes the CRI log and records the exit status; all state lives under ROOT/runtime, so
-// a restarted nanolet adopts what is running.
+// a restarted nanolet adopts what is running. CreateContainer prepares the rootfs and the bundle only;
+// StartContainer has the monitor run `runc run --detach` (one runc process per container, as containerd
+// creates its task at start), and so does RunPodSandbox for the pause container.
 //
 // Layout under ROOT/runtime:
 //   runc/                       runc --root (state of our containers only)
@@ -44,6 +46,10 @@ struct OciOptions {
   // Overrides for the built-in bridge config (tests use their own bridge and subnet).
   std::string cni_bridge = "nanolet0";
   std::string cni_subnet = "10.88.0.0/16";
+  // Namespace files (tmpfs: they die with the machine, as the namespaces do) and the cgroup under which every
+  // pod gets pod<uid>. Tests give each nanolet its own so that leak checks see only their own.
+  std::string netns_dir = "/run/nanolet/ns";
+  std::string cgroup_parent = "/nanolet";
   std::vector<std::string> insecure_registries;
   int64_t log_max_size = 10 << 20;
   int log_max_files = 5;
@@ -88,6 +94,7 @@ class OciRuntime final : public Runtime {
   void WatchExits();
   void OnExitFile(const std::string& id);
   std::vector<std::string> Runc(std::vector<std::string> args) const;
+  Result<void> RuncUsable() const;  // an error naming the runc binary when it is missing
   Result<void> SaveSandbox(const SandboxRecord& s);
   Result<void> SaveContainer(const ContainerRecord& c);
   // Waits until the exit file of `id` exists or the deadline passes; true when it exited.

@@ -1,0 +1,304 @@
+// OciRuntime on real runc, CNI plugins and the built monitor/pause programs, as root: exec
+// timeouts, runc missing, a CNI plugin failing. Each test has its own root directory, bridge,
+// subnet, namespace directory and cgroup parent, and removes what it made. Skipped when not root or
+// when runc, the plugins or the built programs are missing.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "runtime/image/image_store.h"
+#include "runtime/oci/oci_runtime.h"
+#include "util/fs.h"
+#include "util/strings.h"
+#include "util/subprocess.h"
+
+namespace nanolet::runtime::oci {
+namespace {
+
+using std::chrono::milliseconds;
+using LiveClock = std::chrono::steady_clock;
+
+constexpr const char* kImage = "nanolet.local/busybox:1.35";
+
+std::string Bin(const std::string& name) { return std::string(NANOLET_BINARY_DIR) + "/" + name; }
+
+bool WaitUntil(const std::function<bool()>& cond, milliseconds timeout) {
+  auto deadline = LiveClock::now() + timeout;
+  while (!cond()) {
+    if (LiveClock::now() > deadline) return false;
+    std::this_thread::sleep_for(milliseconds(10));  // poll interval of a condition wait
+  }
+  return true;
+}
+
+// PIDs of processes whose command line is exactly argv (NUL-separated).
+std::vector<std::string> ProcessesWithCmdline(const std::vector<std::string>& argv) {
+  std::string want;
+  for (const auto& a : argv) want += a + '\0';
+  std::vector<std::string> out;
+  auto pids = ListDir("/proc");
+  if (!pids.ok()) return out;
+  for (const auto& p : *pids) {
+    if (p.empty() || p[0] < '0' || p[0] > '9') continue;
+    auto cmd = ReadFile("/proc/" + p + "/cmdline", 4096);
+    if (cmd.ok() && *cmd == want) out.push_back(p);
+  }
+  return out;
+}
+
+std::string Sh(const std::string& cmd) {
+  auto r = Run({"/bin/sh", "-c", cmd}, {.timeout = std::chrono::seconds(30)});
+  if (!r.ok()) return "ERROR: " + r.error().message();
+  return r->out;
+}
+
+class OciRuntimeLive : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
+    ::signal(SIGPIPE,
+             SIG_IGN);  // as nanolet's main does: a plugin that ignores its stdin gives EPIPE
+    for (const auto& p : {std::string("/usr/sbin/runc"), std::string("/usr/lib/cni/bridge"),
+                          Bin("nanolet-monitor"), Bin("nanolet-pause")}) {
+      if (::access(p.c_str(), X_OK) != 0) GTEST_SKIP() << p << " missing";
+    }
+    char tmpl[] = "/tmp/nanolet-oci-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    int id = 20 + ::getpid() % 200;
+    opts_.root_dir = dir_ + "/root";
+    opts_.runc = "/usr/sbin/runc";
+    opts_.monitor_path = Bin("nanolet-monitor");
+    opts_.pause_path = Bin("nanolet-pause");
+    opts_.cni_conf_dir = dir_ + "/net.d";  // absent: the built-in bridge config
+    opts_.cni_bridge = "nlo" + std::to_string(id);
+    opts_.cni_subnet = "10.232." + std::to_string(id) + ".0/24";
+    opts_.netns_dir = "/run/nanolet/oci-test-" + std::to_string(::getpid());
+    opts_.cgroup_parent = "/nanolet-oci-test-" + std::to_string(::getpid());
+    std::string tar = Bin("images/busybox.oci.tar");
+    auto built =
+        nanolet::Run({std::string(NANOLET_SOURCE_DIR) + "/scripts/build-test-image.sh", tar},
+                     {.timeout = std::chrono::seconds(120)});
+    ASSERT_TRUE(built.ok() && built->success())
+        << (built.ok() ? built->Describe() : built.error().message());
+    auto store = image::ImageStore::Open(opts_.root_dir);
+    ASSERT_TRUE(store.ok()) << store.error().message();
+    auto imported = (*store)->Import(tar);
+    ASSERT_TRUE(imported.ok()) << imported.error().message();
+  }
+
+  void TearDown() override {
+    if (dir_.empty()) return;
+    rt_.reset();
+    std::string runc_root = opts_.root_dir + "/runtime/runc";
+    Sh("for c in $(runc --root " + runc_root + " list -q 2>/dev/null); do runc --root " +
+       runc_root + " delete -f $c; done; for f in " + opts_.netns_dir +
+       "/*; do umount -l $f; rm -f $f; done 2>/dev/null; rmdir " + opts_.netns_dir +
+       " 2>/dev/null; find /sys/fs/cgroup -depth -type d -path '*" + opts_.cgroup_parent +
+       "*' -exec rmdir {} \\; 2>/dev/null; grep " + dir_ +
+       " /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l; ip link del " +
+       opts_.cni_bridge + " 2>/dev/null; rm -rf --one-file-system " + dir_);
+  }
+
+  OciRuntime& Runtime() {
+    if (!rt_) {
+      auto rt = OciRuntime::Create(opts_);
+      EXPECT_TRUE(rt.ok()) << rt.error().message();
+      if (rt.ok()) rt_ = std::move(*rt);
+    }
+    return *rt_;
+  }
+
+  SandboxConfig Pod(const std::string& name) {
+    SandboxConfig sc;
+    sc.pod_uid = "uid-" + name;
+    sc.pod_name = name;
+    sc.pod_namespace = "test";
+    sc.hostname = name;
+    sc.log_directory = dir_ + "/logs/test_" + name;
+    return sc;
+  }
+  static ContainerConfig Sleeper() {
+    ContainerConfig cc;
+    cc.name = "app";
+    cc.image = kImage;
+    cc.command = {"sleep", "3600"};
+    cc.log_path = "app/0.log";
+    return cc;
+  }
+
+  // Nothing of a pod is left: sandbox and container state, namespace files, runc containers,
+  // mounts, IPs.
+  void ExpectNothingLeft() {
+    auto dir_empty = [](const std::string& d) {
+      auto names = ListDir(d);
+      return !names.ok() || names->empty();
+    };
+    EXPECT_TRUE(dir_empty(opts_.root_dir + "/runtime/sandboxes"));
+    EXPECT_TRUE(dir_empty(opts_.root_dir + "/runtime/containers"));
+    EXPECT_TRUE(dir_empty(opts_.root_dir + "/runtime/exits"));
+    EXPECT_TRUE(dir_empty(opts_.netns_dir));
+    EXPECT_TRUE(dir_empty(opts_.root_dir + "/cni/cache/results"));
+    EXPECT_EQ(Sh("runc --root " + opts_.root_dir + "/runtime/runc list -q"), "");
+    EXPECT_EQ(Sh("grep -c " + dir_ + "/root/runtime /proc/self/mountinfo || true"), "0\n");
+    EXPECT_EQ(
+        Sh("ls " + opts_.root_dir + "/cni/networks/*/ 2>/dev/null | grep -c '^10\\.' || true"),
+        "0\n");
+    EXPECT_EQ(Sh("pgrep -f 'nanolet-[m]onitor.*" + opts_.root_dir + "' | wc -l"), "0\n");
+  }
+
+  std::string dir_;
+  OciOptions opts_;
+  std::unique_ptr<OciRuntime> rt_;
+};
+
+TEST_F(OciRuntimeLive, ExecSyncTimeoutKillsTheProcessAndWhatItStarted) {
+  auto& rt = Runtime();
+  auto sc = Pod("exec");
+  auto sid = rt.RunPodSandbox(sc);
+  ASSERT_TRUE(sid.ok()) << sid.error().message();
+  auto cid = rt.CreateContainer(*sid, Sleeper(), sc);
+  ASSERT_TRUE(cid.ok()) << cid.error().message();
+  ASSERT_TRUE(rt.StartContainer(*cid).ok());
+
+  auto quick =
+      rt.ExecSync(*cid, {"sh", "-c", "echo out; echo err >&2; exit 7"}, milliseconds(10000));
+  ASSERT_TRUE(quick.ok()) << quick.error().message();
+  EXPECT_EQ(quick->exit_code, 7);
+  EXPECT_FALSE(quick->timed_out);
+  EXPECT_EQ(quick->out, "out\n");
+  EXPECT_EQ(quick->err, "err\n");
+
+  // The exec'd shell starts a background child, then blocks: both must be gone after the timeout.
+  auto t0 = LiveClock::now();
+  auto slow =
+      rt.ExecSync(*cid, {"sh", "-c", "sleep 7351 & sleep 7352; echo never"}, milliseconds(500));
+  auto took = LiveClock::now() - t0;
+  ASSERT_TRUE(slow.ok()) << slow.error().message();
+  EXPECT_TRUE(slow->timed_out);
+  EXPECT_EQ(slow->out.find("never"), std::string::npos);
+  EXPECT_LT(took, std::chrono::seconds(3));
+  EXPECT_TRUE(WaitUntil(
+      [] {
+        return ProcessesWithCmdline({"sleep", "7351"}).empty() &&
+               ProcessesWithCmdline({"sleep", "7352"}).empty() &&
+               ProcessesWithCmdline({"sh", "-c", "sleep 7351 & sleep 7352; echo never"}).empty();
+      },
+      milliseconds(5000)))
+      << "exec'd processes left after the timeout";
+  // The container itself is untouched.
+  auto st = rt.GetContainerStatus(*cid);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->state, ContainerState::kRunning);
+  EXPECT_EQ(::kill(static_cast<pid_t>(st->pid), 0), 0);
+
+  ASSERT_TRUE(rt.StopPodSandbox(*sid).ok());
+  ASSERT_TRUE(rt.RemovePodSandbox(*sid).ok());
+  ExpectNothingLeft();
+}
+
+TEST_F(OciRuntimeLive, RuncMissingFailsNamingItAndLeavesNothing) {
+  opts_.runc = "/nonexistent/runc";
+  auto& rt = Runtime();  // nanolet keeps running without runc
+  auto sc = Pod("norunc");
+  auto sid = rt.RunPodSandbox(sc);
+  ASSERT_FALSE(sid.ok());
+  EXPECT_NE(sid.error().message().find("/nonexistent/runc"), std::string::npos)
+      << sid.error().message();
+  auto listed = rt.ListPodSandboxes();
+  ASSERT_TRUE(listed.ok());
+  EXPECT_TRUE(listed->empty());
+  ExpectNothingLeft();
+}
+
+TEST_F(OciRuntimeLive, RuncFailingFailsWithItsMessageAndLeavesNothing) {
+  // A "runc" that fails every command, as a broken install would.
+  ASSERT_TRUE(
+      WriteFile(dir_ + "/runc", "#!/bin/sh\necho \"runc is broken here\" >&2\nexit 1\n", 0755)
+          .ok());
+  opts_.runc = dir_ + "/runc";
+  auto& rt = Runtime();
+  auto sc = Pod("badrunc");
+  auto sid = rt.RunPodSandbox(sc);
+  ASSERT_FALSE(sid.ok());
+  EXPECT_NE(sid.error().message().find("runc is broken here"), std::string::npos)
+      << sid.error().message();
+  ExpectNothingLeft();
+}
+
+TEST_F(OciRuntimeLive, FailingCniPluginFailsNamingItAndLeavesNothing) {
+  // A good pod first, on the same runtime: it keeps running through the failures.
+  auto& good_rt = Runtime();
+  auto good = Pod("good");
+  auto good_sid = good_rt.RunPodSandbox(good);
+  ASSERT_TRUE(good_sid.ok()) << good_sid.error().message();
+  auto good_cid = good_rt.CreateContainer(*good_sid, Sleeper(), good);
+  ASSERT_TRUE(good_cid.ok()) << good_cid.error().message();
+  ASSERT_TRUE(good_rt.StartContainer(*good_cid).ok());
+  auto good_pid = good_rt.GetContainerStatus(*good_cid)->pid;
+
+  // A second runtime on its own root whose CNI config names a plugin that always exits 1.
+  OciOptions bad = opts_;
+  bad.root_dir = dir_ + "/badroot";
+  bad.cni_conf_dir = dir_ + "/bad.d";
+  bad.cni_bin_dirs = {dir_ + "/badbin", "/usr/lib/cni"};
+  ASSERT_TRUE(MkdirAll(bad.cni_conf_dir).ok());
+  ASSERT_TRUE(MkdirAll(dir_ + "/badbin").ok());
+  ASSERT_TRUE(
+      WriteFile(
+          bad.cni_conf_dir + "/10-bad.conflist",
+          R"({"cniVersion":"1.0.0","name":"badnet","plugins":[{"type":"nanolet-failing-plugin"}]})")
+          .ok());
+  ASSERT_TRUE(WriteFile(dir_ + "/badbin/nanolet-failing-plugin",
+                        "#!/bin/sh\necho '{\"cniVersion\":\"1.0.0\",\"code\":11,\"msg\":\"plugin "
+                        "exploded\"}'\nexit 1\n",
+                        0755)
+                  .ok());
+  auto rt = OciRuntime::Create(bad);
+  ASSERT_TRUE(rt.ok()) << rt.error().message();
+  auto sc = Pod("badnet");
+  auto sid = (*rt)->RunPodSandbox(sc);
+  ASSERT_FALSE(sid.ok());
+  EXPECT_NE(sid.error().message().find("nanolet-failing-plugin"), std::string::npos)
+      << sid.error().message();
+  EXPECT_NE(sid.error().message().find("plugin exploded"), std::string::npos)
+      << sid.error().message();
+  // A plugin missing altogether.
+  ASSERT_TRUE(::unlink((dir_ + "/badbin/nanolet-failing-plugin").c_str()) == 0);
+  auto sid2 = (*rt)->RunPodSandbox(Pod("noplugin"));
+  ASSERT_FALSE(sid2.ok());
+  EXPECT_NE(sid2.error().message().find("not found"), std::string::npos) << sid2.error().message();
+  auto listed = (*rt)->ListPodSandboxes();
+  ASSERT_TRUE(listed.ok());
+  EXPECT_TRUE(listed->empty());
+  rt->reset();
+  {
+    auto names = ListDir(bad.root_dir + "/runtime/sandboxes");
+    EXPECT_TRUE(names.ok() && names->empty());
+    auto cache = ListDir(bad.root_dir + "/cni/cache/results");
+    EXPECT_TRUE(!cache.ok() || cache->empty());
+    EXPECT_EQ(Sh("runc --root " + bad.root_dir + "/runtime/runc list -q"), "");
+    EXPECT_EQ(Sh("grep -c " + bad.root_dir + " /proc/self/mountinfo || true"), "0\n");
+  }
+
+  // The good pod did not notice.
+  auto st = good_rt.GetContainerStatus(*good_cid);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->state, ContainerState::kRunning);
+  EXPECT_EQ(st->pid, good_pid);
+  EXPECT_EQ(::kill(static_cast<pid_t>(good_pid), 0), 0);
+  ASSERT_TRUE(good_rt.StopPodSandbox(*good_sid).ok());
+  ASSERT_TRUE(good_rt.RemovePodSandbox(*good_sid).ok());
+  // Only the bad runtime's namespace files would be in netns_dir (shared): none.
+  ExpectNothingLeft();
+}
+
+}  // namespace
+}  // namespace nanolet::runtime::oci
