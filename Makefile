@@ -5,7 +5,7 @@ CMAKE_FLAGS ?=
 ROOT_DIR ?= /var/lib/nanolet
 RUN_FLAGS ?=
 
-.PHONY: all build deps run test unit e2e asan fuzz bench format clean
+.PHONY: all build deps run test unit e2e asan tsan fuzz bench format clean
 
 all: build
 
@@ -35,8 +35,16 @@ e2e: build
 	@cd $(BUILD) && ctest -L e2e --output-on-failure
 
 asan:
-	@cmake -S . -B $(BUILD)-asan -DNANOLET_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake -S . -B $(BUILD)-asan -DNANOLET_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O0 -g1" "-DCMAKE_C_FLAGS_DEBUG=-O0 -g1" >/dev/null
 	@cmake --build $(BUILD)-asan -j $(JOBS)
+
+# The unit tests of the concurrent modules under ThreadSanitizer (not part of `make test`: see README).
+TSAN_MODULES := $(notdir $(wildcard $(addprefix tests/unit/,util config kubelet server prober)))
+tsan:
+	@cmake -S . -B $(BUILD)-tsan -DNANOLET_TSAN=ON >/dev/null
+	@cmake --build $(BUILD)-tsan -j $(JOBS) $(addprefix --target unit_,$(TSAN_MODULES))
+	@set -e; for m in $(TSAN_MODULES); do echo "== unit_$$m under TSan"; \
+	  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 $(TSAN_OPTIONS)" setarch -R $(BUILD)-tsan/tests/unit_$$m; done
 
 fuzz:
 	@cmake -S . -B $(BUILD)-fuzz -DNANOLET_FUZZ=ON -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
@@ -49,4 +57,4 @@ format:
 	@clang-format -i $$(git ls-files '*.cc' '*.h' '*.c')
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-fuzz

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every fuzzer built in BUILD_DIR/fuzz for SECONDS each, on a scratch copy of its seed corpus
-# (fuzz/corpus/<name>/), and fails when one crashes, leaks or times out.
+# (fuzz/corpus/<name>/), and fails when one crashes, leaks or times out. fuzz/<name>.options, when present,
+# holds extra libFuzzer flags for that target (one line).
 # Usage: fuzz/run.sh BUILD_DIR SECONDS
 set -euo pipefail
 BUILD=${1:?usage: fuzz/run.sh BUILD_DIR SECONDS}
@@ -21,9 +22,11 @@ for bin in "${fuzzers[@]}"; do
   trap 'rm -rf "$work"' EXIT
   mkdir -p "$work/corpus" "$work/artifacts"
   if [[ -d $HERE/corpus/$name ]]; then cp -r "$HERE/corpus/$name/." "$work/corpus/"; fi
+  extra=()
+  if [[ -f $HERE/$name.options ]]; then read -r -a extra <"$HERE/$name.options"; fi
   echo "fuzz_$name: ${SECONDS_EACH}s"
   if ! "$bin" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-      -print_final_stats=1 -artifact_prefix="$work/artifacts/" "$work/corpus" \
+      -print_final_stats=1 "${extra[@]}" -artifact_prefix="$work/artifacts/" "$work/corpus" \
       >"$work/log" 2>&1; then
     tail -n 60 "$work/log" >&2
     mkdir -p "$BUILD/fuzz/crashes"

@@ -10,6 +10,7 @@
 
 #include "api/base64.h"
 #include "api/yaml_json.h"
+#include "util/strings.h"
 
 namespace nanolet::api {
 namespace {
@@ -65,39 +66,6 @@ struct Ctx {
   }
 };
 
-// Go's %q for a string (enough of it: quotes, backslashes, control bytes).
-std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          out += "\\x";
-          out += kHex[c >> 4];
-          out += kHex[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
 
 std::string Repr(const json& j) {
   if (j.is_string()) return Quote(j.get_ref<const std::string&>());
@@ -1027,7 +995,21 @@ void DecodeObject(const json& j, const std::string& src,
       std::string isrc = JoinIndex(ip.src, i);
       auto lit = src_lines.find(isrc);
       int iline = lit != src_lines.end() ? lit->second : line;
-      DecodeObject((*items)[i], isrc, src_lines, iline, file, out, depth + 1);
+      const json& item = (*items)[i];
+      // A typed list (PodList, ConfigMapList, ...) as the apiserver serves it: its items carry no
+      // kind and apiVersion of their own; they are the list's element kind in the list's version.
+      // A v1 List's items must name their kind.
+      std::string_view element = std::string_view(kind).substr(0, kind.size() - 4);
+      bool typed = std::any_of(std::begin(kKinds), std::end(kKinds),
+                               [&](const KindInfo& k) { return k.kind == element; });
+      if (typed && item.is_object() && (!item.contains("kind") || !item.contains("apiVersion"))) {
+        json typed_item = item;
+        if (!typed_item.contains("kind")) typed_item["kind"] = std::string(element);
+        if (!typed_item.contains("apiVersion")) typed_item["apiVersion"] = version;
+        DecodeObject(typed_item, isrc, src_lines, iline, file, out, depth + 1);
+        continue;
+      }
+      DecodeObject(item, isrc, src_lines, iline, file, out, depth + 1);
     }
     return;
   }

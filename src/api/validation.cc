@@ -1,5 +1,7 @@
 #include "api/validation.h"
 
+#include "util/strings.h"
+
 #include <cctype>
 #include <set>
 
@@ -8,14 +10,6 @@ namespace {
 
 // ---- field errors, worded as k8s.io/apimachinery/pkg/util/validation/field ----
 
-std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
 
 class Errors {
  public:

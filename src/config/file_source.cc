@@ -108,6 +108,9 @@ struct FileSource::Impl {
   bool changed = false;                     // output differs from what was last reported
   bool emitted = false;                     // the first report went out
   std::vector<api::Pod> last_pods;
+  bool objects_emitted = false;  // on_objects_changed was called once
+  std::vector<api::ConfigMap> last_config_maps;
+  std::vector<api::Secret> last_secrets;
 
   Impl(uv_loop_t* l, Options o, SourceCallback cb)
       : loop(l),
@@ -442,6 +445,20 @@ struct FileSource::Impl {
     if (!running || (emitted && !changed)) return;
     changed = false;
     emitted = true;
+    if (opts.on_objects_changed) {
+      std::vector<api::ConfigMap> cms;
+      std::vector<api::Secret> secrets;
+      for (const auto& [full, e] : files) {
+        cms.insert(cms.end(), e.config_maps.begin(), e.config_maps.end());
+        secrets.insert(secrets.end(), e.secrets.begin(), e.secrets.end());
+      }
+      if (!objects_emitted || cms != last_config_maps || secrets != last_secrets) {
+        objects_emitted = true;
+        last_config_maps = std::move(cms);
+        last_secrets = std::move(secrets);
+        opts.on_objects_changed();
+      }
+    }
     last_pods = AllPods();
     ++stats.callbacks;
     on_pods(kSourceFile, last_pods);

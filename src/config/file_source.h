@@ -33,6 +33,7 @@
 // are freed by close callbacks, which need one more turn of the loop).
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,6 +54,9 @@ class FileSource {
     std::string node_name;  // static pod names get "-<lowercase node name>"
     Duration check_interval = std::chrono::seconds(20);  // --file-check-frequency
     const Clock* clock = nullptr;                        // stamps config.seen; RealClock when null
+    // Called (on the loop, before the pods callback of the same change) when the ConfigMaps or Secrets of
+    // the manifests changed; ConfigMaps()/Secrets() already return the new set.
+    std::function<void()> on_objects_changed;
   };
   // Counters for tests and /metrics.
   struct Stats {

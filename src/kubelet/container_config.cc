@@ -5,6 +5,7 @@
 
 #include "kubelet/labels.h"
 #include "util/fs.h"
+#include "util/log.h"
 
 namespace nanolet::kubelet {
 
@@ -84,6 +85,17 @@ std::string ExpandVars(std::string_view in,
 
 namespace {
 
+// As upstream validation.IsEnvVarName: [-._a-zA-Z][-._a-zA-Z0-9]*.
+bool EnvFromVarNameValid(const std::string& s) {
+  if (s.empty()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '.' || c == '_';
+    if (!alpha && !(i > 0 && c >= '0' && c <= '9')) return false;
+  }
+  return true;
+}
+
 Result<std::string> FieldRef(const api::Pod& pod, const std::string& path, const PodContext& ctx) {
   auto sub = [&](const std::string& prefix, const api::StringMap& m) -> std::optional<std::string> {
     if (path.rfind(prefix + "['", 0) != 0 || path.size() < prefix.size() + 4) return std::nullopt;
@@ -157,6 +169,15 @@ Result<std::vector<std::pair<std::string, std::string>>> MakeEnvironment(const a
       env.emplace_back(k, std::move(v));
     }
   };
+  // A missing object is nullopt; an object that exists but cannot be used is an error either way.
+  auto fetch = [&](const PodContext::ObjectLookup& get, const std::string& kind,
+                   const std::string& name) -> Result<std::optional<std::map<std::string, std::string>>> {
+    if (!get) return Error(kind + " \"" + name + "\" not found", ErrorCode::kNotFound);
+    auto r = get(pod.metadata.namespace_.empty() ? "default" : pod.metadata.namespace_, name);
+    if (r.ok()) return std::optional(std::move(*r));
+    if (r.error().is(ErrorCode::kNotFound)) return std::optional<std::map<std::string, std::string>>();
+    return std::move(r).error();
+  };
   for (const auto& from : c.env_from) {
     std::optional<std::map<std::string, std::string>> data;
     bool optional = false;
@@ -165,18 +186,37 @@ Result<std::vector<std::pair<std::string, std::string>>> MakeEnvironment(const a
       kind = "configmap";
       name = from.config_map_ref->name;
       optional = from.config_map_ref->optional.value_or(false);
-      if (ctx.config_map) data = ctx.config_map(pod.metadata.namespace_, name);
+      ASSIGN_OR_RETURN(data, fetch(ctx.config_map, kind, name));
     } else if (from.secret_ref) {
       kind = "secret";
       name = from.secret_ref->name;
       optional = from.secret_ref->optional.value_or(false);
-      if (ctx.secret) data = ctx.secret(pod.metadata.namespace_, name);
+      ASSIGN_OR_RETURN(data, fetch(ctx.secret, kind, name));
+    } else {
+      continue;
     }
     if (!data) {
       if (optional) continue;
       return Error(kind + " \"" + name + "\" not found", ErrorCode::kNotFound);
     }
-    for (const auto& [k, v] : *data) set(from.prefix + k, v);
+    std::vector<std::string> invalid;
+    for (const auto& [k, v] : *data) {
+      std::string var = from.prefix + k;
+      if (!EnvFromVarNameValid(var)) {
+        invalid.push_back(k);
+        continue;
+      }
+      set(var, v);
+    }
+    if (!invalid.empty()) {
+      // As upstream: skipped, with the InvalidEnvironmentVariableNames event's wording.
+      std::string keys;
+      for (const auto& k : invalid) keys += (keys.empty() ? "" : ", ") + k;
+      log::Warn("Keys [" + keys + "] from the EnvFrom " + kind + " " + pod.metadata.namespace_ + "/" + name +
+                    " were skipped since they are considered invalid environment variable names.",
+                {{"pod", pod.metadata.namespace_ + "/" + pod.metadata.name}, {"container", c.name},
+                 {"reason", "InvalidEnvironmentVariableNames"}});
+    }
   }
   auto lookup = [&](std::string_view name) -> std::optional<std::string> {
     auto it = index.find(std::string(name));
@@ -198,9 +238,8 @@ Result<std::vector<std::pair<std::string, std::string>>> MakeEnvironment(const a
     } else if (vf.config_map_key_ref || vf.secret_key_ref) {
       bool is_cm = vf.config_map_key_ref.has_value();
       const auto& ref = is_cm ? *vf.config_map_key_ref : *vf.secret_key_ref;
-      std::optional<std::map<std::string, std::string>> data;
-      if (is_cm && ctx.config_map) data = ctx.config_map(pod.metadata.namespace_, ref.name);
-      if (!is_cm && ctx.secret) data = ctx.secret(pod.metadata.namespace_, ref.name);
+      ASSIGN_OR_RETURN(auto data, fetch(is_cm ? ctx.config_map : ctx.secret, is_cm ? "configmap" : "secret",
+                                        ref.name));
       bool optional = ref.optional.value_or(false);
       if (!data) {
         if (optional) continue;
@@ -282,6 +321,7 @@ Result<runtime::ContainerConfig> MakeContainerConfig(const api::Pod& pod, const 
   cc.labels = ContainerLabels(pod, c, attempt);
   cc.annotations[std::string(kContainerRestartCountLabel)] = std::to_string(attempt);
   cc.annotations["io.kubernetes.container.terminationMessagePath"] = c.termination_message_path;
+  cc.annotations["io.kubernetes.container.terminationMessagePolicy"] = c.termination_message_policy;
   return cc;
 }
 

@@ -19,11 +19,12 @@ struct PodContext {
   std::string pod_ip;        // status.podIP (empty before the sandbox has one)
   std::vector<std::string> pod_ips;
   std::string host_ip;
-  // ConfigMap and Secret lookups for env (namespace, name) -> data; nullopt when absent.
-  std::function<std::optional<std::map<std::string, std::string>>(const std::string&, const std::string&)>
-      config_map;
-  std::function<std::optional<std::map<std::string, std::string>>(const std::string&, const std::string&)>
-      secret;
+  // ConfigMap and Secret lookups for env (namespace, name) -> data (a ConfigMap's `data`, a Secret's
+  // decoded `data`); an error with ErrorCode::kNotFound when absent, any other error when unusable.
+  using ObjectLookup =
+      std::function<Result<std::map<std::string, std::string>>(const std::string&, const std::string&)>;
+  ObjectLookup config_map;
+  ObjectLookup secret;
 };
 
 // "<namespace>_<name>_<uid>" under --pod-logs-dir (upstream BuildPodLogsDirectory).
@@ -36,7 +37,8 @@ runtime::SandboxConfig MakeSandboxConfig(const api::Pod& pod, uint32_t attempt, 
 std::string ExpandVars(std::string_view in, const std::function<std::optional<std::string>(std::string_view)>& lookup);
 
 // The container's environment, in order: envFrom sources, then env (each value expanded against what
-// came before it), as upstream makeEnvironmentVariables. Errors carry the upstream
+// came before it), as upstream makeEnvironmentVariables. envFrom keys that are not valid variable names
+// (after the prefix) are skipped and logged, as upstream. Errors carry the upstream
 // CreateContainerConfigError message (e.g. `configmap "x" not found`).
 Result<std::vector<std::pair<std::string, std::string>>> MakeEnvironment(const api::Pod& pod,
                                                                          const api::Container& c,

@@ -7,6 +7,7 @@
 #include "kubelet/labels.h"
 #include "kubelet/pod_worker.h"
 #include "kubelet/worker_pool.h"
+#include "prober/manager.h"
 #include "runtime/runtime.h"
 #include "util/log.h"
 #include "util/timefmt.h"
@@ -23,6 +24,7 @@ struct Kubelet::Entry {
   bool finished = false;     // terminal phase reached; only the status remains
   bool rejected = false;     // not admitted (e.g. too many pods)
   std::optional<int64_t> grace_override;
+  std::optional<api::PodStatus> hooked_status;  // last status handed to hooks_.status_changed
   uv_timer_t* requeue = nullptr;
   Kubelet* owner = nullptr;
   std::string uid;
@@ -51,6 +53,7 @@ Kubelet::Kubelet(const KubeletOptions& opts, runtime::Runtime& rt, const Clock& 
   so.root_dir = opts_.root_dir;
   so.pod_logs_dir = opts_.pod_logs_dir;
   so.host_ips = opts_.host_ips;
+  so.objects = opts_.objects;
   syncer_ = std::make_unique<PodSyncer>(so, rt_, clock_);
   pool_ = std::make_unique<WorkerPool>(opts_.workers);
 
@@ -81,6 +84,11 @@ Kubelet::Kubelet(const KubeletOptions& opts, runtime::Runtime& rt, const Clock& 
   uv_timer_start(
       housekeeping_timer_, [](uv_timer_t* t) { static_cast<Kubelet*>(t->data)->Housekeeping(); }, hk, hk);
 
+  // A probe result that changes syncs the pod at once (upstream syncLoopIteration's probe channels).
+  probes_ = std::make_unique<prober::ProbeManager>(
+      loop_.get(), rt_, clock_, [this](std::function<void()> fn) { Post(std::move(fn)); },
+      [this](const std::string& uid) { Dispatch(uid); });
+
   rt_.SetEventHandler([this](const runtime::ContainerEvent& ev) {
     runtime::ContainerEvent copy = ev;
     Post([this, copy] { OnContainerEvent(copy); });
@@ -89,6 +97,7 @@ Kubelet::Kubelet(const KubeletOptions& opts, runtime::Runtime& rt, const Clock& 
 
 Kubelet::~Kubelet() {
   rt_.SetEventHandler(nullptr);
+  probes_.reset();  // closes its timers; the loop runs below to free them
   pool_.reset();  // runs what was queued; results are posted to a loop that no longer runs
   for (auto& [uid, e] : entries_) {
     if (e->requeue) CloseAndFree(reinterpret_cast<uv_handle_t*>(e->requeue));
@@ -164,6 +173,7 @@ void Kubelet::HandlePodUpdate(const config::PodUpdate& update) {
           }
           log::Info("pod added", {{"pod", PodRef(pod)}, {"uid", uid}, {"source", update.source}});
           entries_[uid] = std::move(e);
+          if (pod.metadata.deletion_timestamp.empty()) probes_->AddPod(pod);
         } else {
           std::string created = it->second->pod.metadata.creation_timestamp;
           it->second->pod = pod;
@@ -192,6 +202,7 @@ void Kubelet::HandlePodUpdate(const config::PodUpdate& update) {
           break;
         }
         if (!e.terminating) log::Info("pod removed: terminating", {{"pod", PodRef(e.pod)}, {"uid", uid}});
+        if (!e.terminating) probes_->StopLivenessAndStartup(uid);
         e.terminating = true;
         Dispatch(uid);
         break;
@@ -199,6 +210,12 @@ void Kubelet::HandlePodUpdate(const config::PodUpdate& update) {
     }
   }
   MarkDirty();
+}
+
+void Kubelet::ResyncAll() {
+  std::vector<std::string> uids;
+  for (const auto& [uid, e] : entries_) uids.push_back(uid);
+  for (const auto& uid : uids) Dispatch(uid);
 }
 
 void Kubelet::Dispatch(const std::string& uid) {
@@ -229,7 +246,18 @@ void Kubelet::Dispatch(const std::string& uid) {
   req->first_seen = e.first_seen;
   req->previous_status = e.status;
   req->grace_period_override = e.grace_override;
+  if (probes_) req->probes = probes_->Results(uid);
   bool terminate = e.terminating;
+  if (!terminate) {
+    req->early_status = [this, uid](const api::PodStatus& st) {
+      Post([this, uid, st] {
+        auto it = entries_.find(uid);
+        if (it == entries_.end() || it->second->terminating || it->second->status == st) return;
+        it->second->status = st;
+        MarkDirty();
+      });
+    };
+  }
   pool_->Submit([this, uid, req, terminate] {
     SyncResult r = terminate ? syncer_->Terminate(*req) : syncer_->Sync(*req);
     auto shared = std::make_shared<SyncResult>(std::move(r));
@@ -256,6 +284,7 @@ void Kubelet::OnSyncDone(const std::string& uid, bool terminate, SyncResult resu
     e.status = std::move(result.status);
     MarkDirty();
   }
+  if (probes_) probes_->UpdatePodStatus(uid, e.status);
   if (!terminate && result.finished) e.finished = true;
   if (e.pending || (e.terminating && !terminate)) {
     Dispatch(uid);
@@ -283,6 +312,8 @@ void Kubelet::RemoveEntry(const std::string& uid) {
   auto it = entries_.find(uid);
   if (it == entries_.end()) return;
   if (it->second->requeue) CloseAndFree(reinterpret_cast<uv_handle_t*>(it->second->requeue));
+  if (probes_) probes_->RemovePod(uid);
+  if (hooks_.removed) hooks_.removed(it->second->pod);
   std::string name = it->second->pod.metadata.name, ns = it->second->pod.metadata.namespace_;
   entries_.erase(it);
   std::vector<std::string> waiting;
@@ -306,6 +337,10 @@ void Kubelet::PublishIfDirty() {
   for (const auto& [uid, e] : entries_) {
     api::Pod p = e->pod;
     p.status = e->status;
+    if (hooks_.status_changed && (!e->hooked_status || !(*e->hooked_status == e->status))) {
+      e->hooked_status = e->status;
+      hooks_.status_changed(p, e->terminating);
+    }
     pods.push_back(std::move(p));
   }
   std::sort(pods.begin(), pods.end(), [](const api::Pod& a, const api::Pod& b) {

@@ -26,6 +26,13 @@ namespace nanolet::runtime {
 class Runtime;
 struct ContainerEvent;
 }  // namespace nanolet::runtime
+namespace nanolet::volume {
+class ObjectProvider;
+}
+
+namespace nanolet::prober {
+class ProbeManager;
+}  // namespace nanolet::prober
 
 namespace nanolet::kubelet {
 
@@ -42,6 +49,8 @@ struct KubeletOptions {
   Duration housekeeping_period = std::chrono::seconds(2);
   int max_pods = 110;
   size_t workers = 8;
+  // ConfigMaps and Secrets for volumes and env (null: none). Outlives the Kubelet.
+  const volume::ObjectProvider* objects = nullptr;
 };
 
 class Kubelet {
@@ -56,8 +65,19 @@ class Kubelet {
 
   // Loop thread. Applies one change from PodConfig.
   void HandlePodUpdate(const config::PodUpdate& update);
+  // Loop thread. Syncs every pod again (their ConfigMaps or Secrets changed: volumes are rewritten).
+  void ResyncAll();
   // Loop thread. Orphaned runtime pods are removed only once this returns true (all sources reported).
   void SetSourcesReady(std::function<bool()> ready) { sources_ready_ = std::move(ready); }
+  // Optional observers for the apiserver side (status manager, mirror pods); called on the loop thread.
+  struct PodHooks {
+    // A pod's reported status changed since the last call for it (checked once per loop iteration, so bursts
+    // coalesce); `pod` carries the status; `terminating` while it is being torn down.
+    std::function<void(const api::Pod& pod, bool terminating)> status_changed;
+    // A pod was terminated, its containers removed, and the kubelet forgot it.
+    std::function<void(const api::Pod& pod)> removed;
+  };
+  void SetPodHooks(PodHooks hooks) { hooks_ = std::move(hooks); }
 
   // Any thread: runs fn on the loop thread.
   void Post(std::function<void()> fn);
@@ -85,12 +105,14 @@ class Kubelet {
   std::unique_ptr<uv_loop_t> loop_;
   std::unique_ptr<PodSyncer> syncer_;
   std::unique_ptr<WorkerPool> pool_;
+  std::unique_ptr<prober::ProbeManager> probes_;  // its workers are timers on loop_
   SnapshotPodView view_;
 
   // Loop thread only.
   std::map<std::string, std::unique_ptr<Entry>> entries_;  // by pod UID
   std::map<std::string, bool> orphans_busy_;                // runtime pods being cleaned up
   std::function<bool()> sources_ready_;
+  PodHooks hooks_;
   bool dirty_ = false;
   uv_timer_t* resync_timer_ = nullptr;
   uv_timer_t* housekeeping_timer_ = nullptr;

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "kubelet/pod_actions.h"
+#include "kubelet/qos.h"
 #include "kubelet/phase.h"
 #include "kubelet/runtime_pod.h"
 #include "util/timefmt.h"
@@ -354,7 +355,7 @@ api::PodStatus GeneratePodStatus(const api::Pod& pod, const RuntimePodStatus& ru
 
   for (const auto& ip : runtime.PodIPs()) s.pod_ips.push_back({ip});
   if (!s.pod_ips.empty()) s.pod_ip = s.pod_ips.front().ip;
-  s.qos_class = old.qos_class.empty() ? pod.status.qos_class : old.qos_class;
+  s.qos_class = !old.qos_class.empty() ? old.qos_class : std::string(GetPodQOS(pod));
 
   s.container_statuses = ConvertContainerStatuses(pod, runtime, old.container_statuses, pod.spec.containers,
                                                   false, ctx.reasons);

@@ -14,6 +14,7 @@
 // - conditions PodReadyToStartContainers, Initialized, Ready, ContainersReady, PodScheduled (in that
 //   order, after any condition not owned by the kubelet), lastTransitionTime kept from `previous` when the
 //   condition's status did not change, else `now`;
+// - qosClass kept from `previous`, else upstream GetPodQOS (kubelet/qos.h);
 // - startTime kept from `previous`, else first_seen; podIP(s) from the newest sandbox when ready
 //   (the host IP for hostNetwork pods); hostIP(s) from host_ips; times RFC 3339 in UTC.
 #include <string>

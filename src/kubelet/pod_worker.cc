@@ -14,6 +14,7 @@
 #include "kubelet/pod_status.h"
 #include "kubelet/restart_backoff.h"
 #include "kubelet/runtime_pod.h"
+#include "kubelet/termination_message.h"
 #include "runtime/runtime.h"
 #include "runtime/volume/volume_manager.h"
 #include "util/fs.h"
@@ -27,7 +28,9 @@ std::string PodRef(const api::Pod& pod) { return pod.metadata.namespace_ + "/" +
 Result<RuntimePodStatus> ListPod(runtime::Runtime& rt, const std::string& uid) {
   ASSIGN_OR_RETURN(auto sandboxes, rt.ListPodSandboxes());
   ASSIGN_OR_RETURN(auto containers, rt.ListContainers());
-  return RuntimePodStatus::Build(uid, sandboxes, containers);
+  RuntimePodStatus rps = RuntimePodStatus::Build(uid, sandboxes, containers);
+  for (auto& c : rps.containers) FillTerminationMessage(c);
+  return rps;
 }
 
 const api::Container* FindSpec(const api::Pod& pod, const std::string& name) {
@@ -90,6 +93,14 @@ SyncResult PodSyncer::Sync(const SyncRequest& req) {
   auto finish = [&](bool terminal) {
     SetReasons(uid, reasons);
     res.status = Status(pod, req, reasons, terminal);
+    // activeDeadlineSeconds: sync again when the deadline passes (upstream's activeDeadlineHandler
+    // makes the pod worker resync it then), not only at the next resync.
+    if (!terminal && pod.spec.active_deadline_seconds && req.first_seen != TimePoint{}) {
+      TimePoint deadline = req.first_seen + std::chrono::seconds(*pod.spec.active_deadline_seconds);
+      Duration left = deadline - clock_.Now();
+      if (left < std::chrono::milliseconds(1)) left = std::chrono::milliseconds(1);
+      if (!res.requeue_after || left < *res.requeue_after) res.requeue_after = left;
+    }
     return res;
   };
 
@@ -111,9 +122,14 @@ SyncResult PodSyncer::Sync(const SyncRequest& req) {
   log::V(4, "sync pod", {{"pod", PodRef(pod)}, {"actions", actions.String()}});
 
   if (actions.kill_pod) {
+    bool done = !actions.create_sandbox && actions.containers_to_start.empty() &&
+                actions.init_containers_to_start.empty();
+    if (done && req.early_status) {
+      // Every container has ended: report it now; stopping the sandbox (CNI DEL) takes tens of ms.
+      req.early_status(Status(pod, req, reasons, true));
+    }
     KillPod(pod, std::nullopt, false);
-    if (!actions.create_sandbox && actions.containers_to_start.empty() &&
-        actions.init_containers_to_start.empty()) {
+    if (done) {
       // Every container is done under the restart policy: the pod is terminal.
       res.finished = true;
       return finish(true);
@@ -125,6 +141,19 @@ SyncResult PodSyncer::Sync(const SyncRequest& req) {
   ctx.node_name = opts_.node_name;
   ctx.pod_logs_dir = opts_.pod_logs_dir;
   ctx.host_ip = opts_.host_ips.empty() ? "" : opts_.host_ips[0];
+  if (const volume::ObjectProvider* objects = opts_.objects) {
+    // env from ConfigMap `data` (not binaryData) and Secret data, as upstream.
+    ctx.config_map = [objects](const std::string& ns, const std::string& name)
+        -> Result<std::map<std::string, std::string>> {
+      ASSIGN_OR_RETURN(api::ConfigMap cm, objects->GetConfigMap(ns, name));
+      return std::map<std::string, std::string>(cm.data.begin(), cm.data.end());
+    };
+    ctx.secret = [objects](const std::string& ns, const std::string& name)
+        -> Result<std::map<std::string, std::string>> {
+      ASSIGN_OR_RETURN(api::Secret s, objects->GetSecret(ns, name));
+      return s.data;
+    };
+  }
   runtime::SandboxConfig sandbox_config = MakeSandboxConfig(pod, actions.sandbox_attempt, ctx);
   if (actions.create_sandbox) {
     std::string key = uid + "/sandbox";
@@ -160,15 +189,24 @@ SyncResult PodSyncer::Sync(const SyncRequest& req) {
         spec->liveness_probe->termination_grace_period_seconds) {
       grace = *spec->liveness_probe->termination_grace_period_seconds;
     }
+    if (spec && k.reason == kKillReasonStartupProbe && spec->startup_probe &&
+        spec->startup_probe->termination_grace_period_seconds) {
+      grace = *spec->startup_probe->termination_grace_period_seconds;
+    }
     log::Info("killing container", {{"pod", PodRef(pod)}, {"container", k.name}, {"reason", k.message}});
     auto r = rt_.StopContainer(k.container_id, std::chrono::seconds(grace));
     if (!r.ok()) res.error = r.error().message();
   }
 
-  auto volumes = volume::SetUpPodVolumes(opts_.root_dir, pod);
+  auto volumes = volume::SetUpPodVolumes(opts_.root_dir, pod, opts_.objects);
   if (!volumes.ok()) {
     res.error = volumes.error().message();
     log::Error("failed to set up volumes", {{"pod", PodRef(pod)}, {"error", res.error}});
+    // Upstream reports this as a FailedMount event while the containers wait in ContainerCreating;
+    // without events, the message goes on the waiting containers.
+    for (const auto* list : {&actions.init_containers_to_start, &actions.containers_to_start}) {
+      for (const auto& s : *list) reasons[s.name] = {std::string(kReasonContainerCreating), res.error};
+    }
     res.requeue_after = std::chrono::seconds(2);
     return finish(false);
   }
@@ -195,7 +233,7 @@ SyncResult PodSyncer::Sync(const SyncRequest& req) {
                                     {"reason", img.failure->reason}, {"message", img.failure->message}});
       return false;
     }
-    auto mounts = volume::ContainerMounts(pod, c, *volumes);
+    auto mounts = volume::ContainerMounts(opts_.root_dir, pod, c, *volumes);
     // The termination message file, mounted at terminationMessagePath (upstream: pods/<uid>/containers/
     // <name>/<random>); the kubelet reads it when the container ends.
     std::string tm_dir = volume::PodDir(opts_.root_dir, uid) + "/containers/" + c.name;
@@ -215,7 +253,7 @@ SyncResult PodSyncer::Sync(const SyncRequest& req) {
       return false;
     }
     if (!img.image_ref.empty()) cfg->image = img.image_ref;
-    cfg->annotations["io.kubernetes.container.terminationMessageFile"] = tm_file;
+    cfg->annotations[std::string(kTerminationMessageFileAnnotation)] = tm_file;
     auto cid = rt_.CreateContainer(sandbox_id, *cfg, sandbox_config);
     if (!cid.ok()) {
       reasons[c.name] = {std::string(kReasonCreateContainerError), cid.error().message()};

@@ -3,6 +3,7 @@
 // kuberuntime_manager.go): converge the runtime to one desired pod, or tear it down, and report the status
 // that results. Runs on the worker pool; the Kubelet guarantees at most one call in flight per pod UID.
 // Thread-safe across pods (per-pod state is keyed by UID under mu_; the backoffs lock themselves).
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -17,6 +18,9 @@
 namespace nanolet::runtime {
 class Runtime;
 }
+namespace nanolet::volume {
+class ObjectProvider;
+}
 
 namespace nanolet::kubelet {
 
@@ -25,6 +29,8 @@ struct PodSyncOptions {
   std::string root_dir;
   std::string pod_logs_dir;
   std::vector<std::string> host_ips;
+  // ConfigMaps and Secrets for volumes and env; null: none exist. Outlives the syncer.
+  const volume::ObjectProvider* objects = nullptr;
 };
 
 struct SyncRequest {
@@ -34,6 +40,9 @@ struct SyncRequest {
   ProbeResults probes;
   // For termination: the deletion's own grace period overrides the spec's.
   std::optional<int64_t> grace_period_override;
+  // If set, called (on the worker thread) with a status worth reporting before the sync ends: the final
+  // container states of a finished pod before its sandbox is torn down. Must only post to its owner.
+  std::function<void(const api::PodStatus&)> early_status;
 };
 
 struct SyncResult {

@@ -206,7 +206,10 @@ std::string Registry::Expose() const {
     out += "# HELP " + name + " " + EscapeHelp(help) + "\n";
     out += "# TYPE " + name + " " + type + "\n";
   };
-  for (const auto& [name, e] : families_) {
+  for (const auto& family : families_) {
+    // Not a structured binding: lambdas capture these, which clang < 16 (the fuzz build) rejects.
+    const std::string& name = family.first;
+    const auto& e = family.second;
     switch (e->type) {
       case Type::kCounter: {
         std::string body;

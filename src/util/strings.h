@@ -11,6 +11,9 @@ std::string_view Trim(std::string_view s);
 bool StartsWith(std::string_view s, std::string_view prefix);
 bool EndsWith(std::string_view s, std::string_view suffix);
 // Lower-case hex of bytes.
+// Go's %q for a string (quotes, backslashes, control bytes escaped), as upstream error messages print values.
+std::string Quote(std::string_view s);
+
 std::string HexEncode(std::string_view bytes);
 // SHA-256 of data as lower-case hex (64 characters).
 std::string Sha256Hex(std::string_view data);

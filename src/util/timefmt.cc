@@ -163,6 +163,10 @@ Result<TimePoint> ParseRFC3339(std::string_view s) {
   tm.tm_min = m;
   tm.tm_sec = sec;
   time_t t = timegm(&tm) - offset;
+  // A TimePoint counts nanoseconds in 64 bits (years 1678 to 2261); a log line or manifest may carry any
+  // year (found by fuzz/fuzz_logs: year 3785 overflowed the conversion).
+  constexpr time_t kMaxSeconds = 9223372035;
+  if (t < -kMaxSeconds || t > kMaxSeconds) return Invalid("RFC 3339 time out of range \"" + str + "\"");
   return std::chrono::system_clock::from_time_t(t) +
          std::chrono::duration_cast<TimePoint::duration>(std::chrono::nanoseconds(frac_ns));
 }

@@ -13,6 +13,10 @@ mkdir -p "$ROOT" "$MANIFESTS" "$LOGS"
 E2E_ID=$(( ($$ % 200) + 20 ))
 export NANOLET_CNI_BRIDGE=nle2e$E2E_ID
 export NANOLET_CNI_SUBNET=10.231.$E2E_ID.0/24
+# Namespace files and pod cgroups of this test's own, so that leak checks count only what this test made even
+# when other tests run at the same time.
+export NANOLET_NETNS_DIR=/run/nanolet/e2e-$$
+export NANOLET_CGROUP_PARENT=/nanolet-e2e-$$
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 API=http://127.0.0.1:$PORT
 NANOLET_PID=""
@@ -38,7 +42,7 @@ ensure_image() {
 
 start_nanolet() {
   "$NANOLET_BUILD/nanolet" --pod-manifest-path "$MANIFESTS" --root-dir "$ROOT" --pod-logs-dir "$LOGS" \
-    --address 127.0.0.1 --read-only-port "$PORT" --file-check-frequency 1s --sync-frequency 10s \
+    --address 127.0.0.1 --read-only-port "$PORT" --port "${SECURE_PORT:-0}" --file-check-frequency 1s --sync-frequency 10s \
     --hostname-override e2e-node "$@" >>"$E2E_TMP/nanolet.log" 2>&1 &
   NANOLET_PID=$!
   wait_for "nanolet /healthz" 20 curl -sf "$API/healthz"
@@ -64,11 +68,11 @@ rexec() { local id=$1; shift; runc --root "$RUNC_ROOT" exec "$id" "$@"; }
 
 snapshot_resources() {
   {
-    echo "netns: $(ls /run/nanolet/ns 2>/dev/null | wc -l)"
+    echo "netns: $(ls "$NANOLET_NETNS_DIR" 2>/dev/null | wc -l)"
     echo "veths: $(ip -o link show master "$NANOLET_CNI_BRIDGE" 2>/dev/null | wc -l)"
     echo "ipam: $(ls "$ROOT/cni/networks"/*/ 2>/dev/null | grep -c '^10\.' || true)"
     echo "mounts: $(grep -c "$E2E_TMP" /proc/self/mountinfo || true)"
-    echo "cgroups: $(ls -d /sys/fs/cgroup/memory/nanolet/pod* 2>/dev/null | wc -l)"
+    echo "cgroups: $(ls -d /sys/fs/cgroup/*"$NANOLET_CGROUP_PARENT"/pod* /sys/fs/cgroup/*/*"$NANOLET_CGROUP_PARENT"/pod* 2>/dev/null | wc -l)"
     echo "runc: $(runc --root "$RUNC_ROOT" list -q 2>/dev/null | wc -l)"
     echo "monitors: $(pgrep -f "nanolet-monitor.*$ROOT" | wc -l)"
     echo "sandboxes: $(ls "$ROOT/runtime/sandboxes" 2>/dev/null | wc -l)"
@@ -86,8 +90,12 @@ cleanup() {
   for sb in "$ROOT"/runtime/sandboxes/*/; do
     [[ -d $sb ]] || continue
     id=$(basename "$sb")
-    for k in net ipc uts; do umount -l "/run/nanolet/ns/$id-$k" 2>/dev/null || true; rm -f "/run/nanolet/ns/$id-$k"; done
+    for k in net ipc uts; do umount -l "$NANOLET_NETNS_DIR/$id-$k" 2>/dev/null || true; rm -f "$NANOLET_NETNS_DIR/$id-$k"; done
   done
+  for f in "$NANOLET_NETNS_DIR"/*; do [[ -e $f ]] && { umount -l "$f" 2>/dev/null || true; rm -f "$f"; }; done
+  rmdir "$NANOLET_NETNS_DIR" 2>/dev/null || true
+  # Pod cgroups first (depth-first), then the test's parent, in every hierarchy.
+  find /sys/fs/cgroup -depth -type d -path "*$NANOLET_CGROUP_PARENT*" -exec rmdir {} \; 2>/dev/null || true
   grep "$E2E_TMP" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
   ip link del "$NANOLET_CNI_BRIDGE" 2>/dev/null || true
   rm -rf "$E2E_TMP"

@@ -110,9 +110,8 @@ TEST(LoadManifest, ListItemsWithKind) {
 }
 
 // A PodList as the apiserver serves it: items carry no apiVersion/kind (they are implied by the
-// list type). DISABLED until api::DecodeManifest gives typed-list items their element kind (it
-// currently reports "Object 'Kind' is missing").
-TEST(LoadManifest, DISABLED_PodListItemsWithoutKind) {
+// list type): they take the list's element kind and version.
+TEST(LoadManifest, PodListItemsWithoutKind) {
   std::string json = R"({"apiVersion":"v1","kind":"PodList","items":[
     {"metadata":{"name":"a"},"spec":{"containers":[{"name":"c","image":"busybox"}]}},
     {"metadata":{"name":"b"},"spec":{"containers":[{"name":"c","image":"busybox"}]}}]})";
@@ -121,6 +120,22 @@ TEST(LoadManifest, DISABLED_PodListItemsWithoutKind) {
   ASSERT_EQ(c.pods.size(), 2u);
   EXPECT_EQ(c.pods[0].metadata.name, "a-node1");
   EXPECT_EQ(c.pods[1].metadata.name, "b-node1");
+}
+
+// A v1 List says nothing about its items' kind: an item without one is still an error, and a PodList
+// item that names another kind is decoded as what it names.
+TEST(LoadManifest, UntypedListItemsStillNeedKind) {
+  std::string json = R"({"apiVersion":"v1","kind":"List","items":[
+    {"metadata":{"name":"a"},"spec":{"containers":[{"name":"c","image":"busybox"}]}}]})";
+  auto c = LoadManifest(json, FileOrigin());
+  EXPECT_FALSE(c.ok());
+  EXPECT_TRUE(c.pods.empty());
+  std::string typed = R"({"apiVersion":"v1","kind":"PodList","items":[
+    {"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"cm"}},
+    {"metadata":{"name":"b"},"spec":{"containers":[{"name":"c","image":"busybox"}]}}]})";
+  auto t = LoadManifest(typed, FileOrigin());
+  ASSERT_EQ(t.pods.size(), 1u);
+  EXPECT_EQ(t.pods[0].metadata.name, "b-node1");
 }
 
 TEST(StampSeen, CarriesOverByUidElseNow) {

@@ -43,5 +43,13 @@ TEST(RFC3339, RoundTrip) {
   EXPECT_FALSE(ParseRFC3339("yesterday").ok());
 }
 
+// Years a 64-bit nanosecond TimePoint cannot hold are errors, not overflows (found by fuzz/fuzz_logs).
+TEST(RFC3339, OutOfRange) {
+  EXPECT_FALSE(ParseRFC3339("3785-11-27T18:19:31.000000001Z").ok());
+  EXPECT_FALSE(ParseRFC3339("1000-01-01T00:00:00Z").ok());
+  EXPECT_TRUE(ParseRFC3339("2261-12-31T23:59:59Z").ok());
+  EXPECT_TRUE(ParseRFC3339("1970-01-01T00:00:00Z").ok());
+}
+
 }  // namespace
 }  // namespace nanolet
