@@ -21,7 +21,7 @@ no_pods() { [[ $(pods_json | jq '.items | length') == 0 ]]; }
 ensure_image
 CHURN_PID=""
 stop_churn() { if [[ -n $CHURN_PID ]]; then kill "$CHURN_PID" 2>/dev/null || true; wait "$CHURN_PID" 2>/dev/null || true; CHURN_PID=""; fi; }
-trap 'st=$?; stop_churn; (exit $st); cleanup' EXIT
+trap 'st=$?; set +e; stop_churn; (exit $st); cleanup' EXIT
 
 long_pod() {  # NAME
   cat >"$MANIFESTS/.$1.tmp" <<YAML

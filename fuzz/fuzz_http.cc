@@ -59,6 +59,10 @@ struct HttpFuzzEnv {
   FakeClock clock;
   metrics::Registry registry;
   std::unique_ptr<server::ReadOnlyServer> srv;
+  ~HttpFuzzEnv() {
+    srv.reset();
+    (void)RemoveAll(dir);
+  }
   HttpFuzzEnv() {
     log::SetVerbosity(-1);
     char t[] = "/tmp/nanolet-fuzz-http-XXXXXX";

@@ -26,6 +26,7 @@ struct ImageFuzzEnv {
   std::string dir;
   std::string layout;
   std::unique_ptr<nanolet::image::ImageStore> store;
+  ~ImageFuzzEnv() { (void)nanolet::RemoveAll(dir); }  // at exit (not after a crash)
   ImageFuzzEnv() {
     char t[] = "/tmp/nanolet-fuzz-image-XXXXXX";
     dir = ::mkdtemp(t);

@@ -22,6 +22,7 @@ struct LogsFuzzEnv {
   std::string dir;
   std::string file;
   nanolet::api::Pod pod;
+  ~LogsFuzzEnv() { (void)nanolet::RemoveAll(dir); }  // at exit (not after a crash)
   LogsFuzzEnv() {
     char t[] = "/tmp/nanolet-fuzz-logs-XXXXXX";
     dir = ::mkdtemp(t);

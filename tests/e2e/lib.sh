@@ -9,8 +9,15 @@ ROOT=$E2E_TMP/root
 MANIFESTS=$E2E_TMP/manifests
 LOGS=$E2E_TMP/logs
 mkdir -p "$ROOT" "$MANIFESTS" "$LOGS"
-# A bridge and subnet of this test's own (never the real nanolet0).
-E2E_ID=$(( ($$ % 200) + 20 ))
+# A bridge and subnet of this test's own (never the real nanolet0): IDs 20-219 are claimed atomically with mkdir,
+# so tests running at the same time never share one; cleanup releases it.
+E2E_ID=""
+mkdir -p /run/nanolet/e2e-ids
+for ((i = 0; i < 200; i++)); do
+  cand=$(( (($$ + i) % 200) + 20 ))
+  if mkdir "/run/nanolet/e2e-ids/$cand" 2>/dev/null; then E2E_ID=$cand; break; fi
+done
+[[ -n $E2E_ID ]] || { echo "no free e2e network ID in /run/nanolet/e2e-ids" >&2; exit 1; }
 export NANOLET_CNI_BRIDGE=nle2e$E2E_ID
 export NANOLET_CNI_SUBNET=10.231.$E2E_ID.0/24
 # Namespace files and pod cgroups of this test's own, so that leak checks count only what this test made even
@@ -99,6 +106,7 @@ cleanup() {
   grep "$E2E_TMP" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
   ip link del "$NANOLET_CNI_BRIDGE" 2>/dev/null || true
   rm -rf "$E2E_TMP"
+  rmdir "/run/nanolet/e2e-ids/$E2E_ID" 2>/dev/null || true
   exit $rc
 }
 trap cleanup EXIT

@@ -28,7 +28,7 @@ start_registry() {
 }
 stop_registry() { [[ -n $REG_PID ]] && { kill "$REG_PID" 2>/dev/null || true; wait "$REG_PID" 2>/dev/null || true; }; REG_PID=""; }
 # lib.sh's cleanup runs on EXIT; stop the registry first.
-trap 'stop_registry; cleanup' EXIT
+trap 'rc=$?; stop_registry; (exit $rc); cleanup' EXIT
 start_registry
 nlc() { local group=$1; shift; "$NANOLET_BUILD/nanolet" "$group" --root-dir "$ROOT" "$@"; }  # nlc images VERB ...
 

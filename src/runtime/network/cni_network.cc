@@ -1,5 +1,6 @@
 #include "runtime/network/cni_network.h"
 
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -162,6 +163,10 @@ Result<PodNetworkResult> ParseResultJson(const json& j, const std::string& ifnam
     if (slash != std::string::npos) ip.prefix_length = std::atoi(cidr.c_str() + slash + 1);
     ip.gateway = gw;
     ip.ipv6 = ip.address.find(':') != std::string::npos;
+    // A malformed entry (found by fuzz/fuzz_cni: "address": "/00") is ignored, never a pod IP "".
+    unsigned char addr_buf[16];
+    if (inet_pton(ip.ipv6 ? AF_INET6 : AF_INET, ip.address.c_str(), addr_buf) != 1) return;
+    if (ip.prefix_length < 0 || ip.prefix_length > (ip.ipv6 ? 128 : 32)) return;
     out.ips.push_back(std::move(ip));
   };
   auto str = [](const json& o, const char* k) {
