@@ -197,6 +197,7 @@ TEST_F(ProberTest, ManyConcurrentProbes_AllComplete) {
   while (done < 50 && uv_is_active(reinterpret_cast<uv_handle_t*>(&deadline)))
     uv_run(&loop_, UV_RUN_ONCE);
   uv_close(reinterpret_cast<uv_handle_t*>(&deadline), nullptr);
+  uv_run(&loop_, UV_RUN_NOWAIT);  // finishes the close while `deadline` is still alive
   EXPECT_EQ(done, 50);
   EXPECT_EQ(ok, 50);
   EXPECT_EQ(http_->in_flight(), 0u);
