@@ -25,14 +25,15 @@ run: deps build
 	$(BUILD)/nanolet --pod-manifest-path examples/manifests --root-dir $(ROOT_DIR) $(RUN_FLAGS)
 
 # Everything CI runs: unit tests, end-to-end tests on real runc, the ASan+UBSan unit build, short fuzz runs.
-test: deps build
+# One ASan+UBSan build ($(BUILD)-asan) runs everything: see scripts/test.sh.
+test: deps
 	@scripts/test.sh $(BUILD)
 
 unit: build
 	@cd $(BUILD) && ctest -L unit --output-on-failure -j $(JOBS)
 
 e2e: build
-	@cd $(BUILD) && ctest -L e2e --output-on-failure
+	@cd $(BUILD) && ctest -L e2e --output-on-failure -j $(JOBS)
 
 asan:
 	@cmake -S . -B $(BUILD)-asan -DNANOLET_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O0 -g1" "-DCMAKE_C_FLAGS_DEBUG=-O0 -g1" >/dev/null
