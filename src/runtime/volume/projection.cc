@@ -4,40 +4,10 @@
 
 #include <cstdio>
 
+#include "util/strings.h"
+
 namespace nanolet::volume {
 namespace projection_detail {
-
-std::string GoQuote(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\x%02x", c);
-          out += buf;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  return out + "\"";
-}
 
 // Looks the object up; a missing object is nullopt, any other failure an error.
 template <typename T>
@@ -113,7 +83,7 @@ Result<Payload> KeyPayload(const char* kind, const std::string& name,
 
 std::string FormatDownwardMap(const std::map<std::string, std::string>& m) {
   std::string s;
-  for (const auto& [k, v] : m) s += k + "=" + GoQuote(v) + "\n";
+  for (const auto& [k, v] : m) s += k + "=" + Quote(v) + "\n";
   if (!s.empty()) s.pop_back();
   return s;
 }
