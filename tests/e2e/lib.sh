@@ -100,6 +100,8 @@ cleanup() {
     for k in net ipc uts; do umount -l "$NANOLET_NETNS_DIR/$id-$k" 2>/dev/null || true; rm -f "$NANOLET_NETNS_DIR/$id-$k"; done
   done
   for f in "$NANOLET_NETNS_DIR"/*; do [[ -e $f ]] && { umount -l "$f" 2>/dev/null || true; rm -f "$f"; }; done
+  # nanolet bind-mounts the namespace directory onto itself (shared propagation, as `ip netns` does /run/netns).
+  umount -l "$NANOLET_NETNS_DIR" 2>/dev/null || true
   rmdir "$NANOLET_NETNS_DIR" 2>/dev/null || true
   # Pod cgroups first (depth-first), then the test's parent, in every hierarchy.
   find /sys/fs/cgroup -depth -type d -path "*$NANOLET_CGROUP_PARENT*" -exec rmdir {} \; 2>/dev/null || true

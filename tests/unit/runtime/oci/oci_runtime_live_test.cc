@@ -100,7 +100,7 @@ class OciRuntimeLive : public ::testing::Test {
     std::string runc_root = opts_.root_dir + "/runtime/runc";
     Sh("for c in $(runc --root " + runc_root + " list -q 2>/dev/null); do runc --root " +
        runc_root + " delete -f $c; done; for f in " + opts_.netns_dir +
-       "/*; do umount -l $f; rm -f $f; done 2>/dev/null; rmdir " + opts_.netns_dir +
+       "/*; do umount -l $f; rm -f $f; done 2>/dev/null; umount -l " + opts_.netns_dir + " 2>/dev/null; rmdir " + opts_.netns_dir +
        " 2>/dev/null; find /sys/fs/cgroup -depth -type d -path '*" + opts_.cgroup_parent +
        "*' -exec rmdir {} \\; 2>/dev/null; grep " + dir_ +
        " /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l; ip link del " +
