@@ -88,6 +88,19 @@ snapshot_resources() {
   }
 }
 
+# expect_no_leaks BASELINE [SECONDS]: waits (default 20 s) for snapshot_resources to equal BASELINE, else prints
+# the difference and fails.
+expect_no_leaks() {
+  local base=$1 deadline=$(( $(date +%s%N) + ${2:-20} * 1000000000 ))
+  until [[ $(snapshot_resources) == "$base" ]]; do
+    if (( $(date +%s%N) > deadline )); then
+      diff <(echo "$base") <(snapshot_resources) >&2 || true
+      fail "resources leaked"
+    fi
+    sleep 0.05  # poll interval of a condition wait, not synchronisation
+  done
+}
+
 cleanup() {
   local rc=$?
   stop_nanolet

@@ -198,11 +198,6 @@ rm -f "$MANIFESTS"/*.yaml
 echo '{"apiVersion":"v1","kind":"PodList","items":[]}' >"$WWW/pods.json"
 no_pods() { [[ $(pods_json | jq '.items | length') == 0 ]]; }
 wait_for "all pods gone" 30 no_pods
-no_leaks() { [[ $(snapshot_resources) == "$BASELINE" ]]; }
-wait_for "resources back to baseline" 20 no_leaks || true
-if [[ $(snapshot_resources) != "$BASELINE" ]]; then
-  diff <(echo "$BASELINE") <(snapshot_resources) >&2 || true
-  fail "resources leaked"
-fi
+expect_no_leaks "$BASELINE"
 stop_nanolet
 log "PASS in $(( ($(date +%s%N) - T0) / 1000000 )) ms"

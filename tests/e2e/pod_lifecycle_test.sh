@@ -110,10 +110,5 @@ log "deleting manifests stops the pods; nothing leaks"
 rm -f "$MANIFESTS"/*.yaml
 wait_for "web gone" 30 pod_absent web
 wait_for "once gone" 30 pod_absent once
-no_leaks() { [[ $(snapshot_resources) == "$BASELINE" ]]; }
-wait_for "resources back to baseline" 20 no_leaks || true
-if [[ $(snapshot_resources) != "$BASELINE" ]]; then
-  diff <(echo "$BASELINE") <(snapshot_resources) >&2 || true
-  fail "resources leaked"
-fi
+expect_no_leaks "$BASELINE"
 stop_nanolet

@@ -139,11 +139,6 @@ fi
 log "deleting the pods stops their probes; nothing leaks"
 rm -f "$MANIFESTS"/*.yaml
 for p in live ready execp tcp; do wait_for "$p gone" 30 pod_absent $p; done
-no_leaks() { [[ $(snapshot_resources) == "$BASELINE" ]]; }
-wait_for "resources back to baseline" 20 no_leaks || true
-if [[ $(snapshot_resources) != "$BASELINE" ]]; then
-  diff <(echo "$BASELINE") <(snapshot_resources) >&2 || true
-  fail "resources leaked"
-fi
+expect_no_leaks "$BASELINE"
 stop_nanolet
 log "PASS ($(( $(date +%s) - T0 )) s after nanolet start)"

@@ -102,11 +102,6 @@ log "adopted pods stop and leave nothing behind"
 rm -f "$MANIFESTS"/*.yaml
 wait_for "keep gone" 30 pod_absent keep
 wait_for "short gone" 30 pod_absent short
-no_leaks() { [[ $(snapshot_resources) == "$BASELINE" ]]; }
-wait_for "resources back to baseline" 20 no_leaks || true
-if [[ $(snapshot_resources) != "$BASELINE" ]]; then
-  diff <(echo "$BASELINE") <(snapshot_resources) >&2 || true
-  fail "resources leaked"
-fi
+expect_no_leaks "$BASELINE"
 stop_nanolet
 log "PASS"
