@@ -58,10 +58,18 @@ sleep 10  # let the startup burst (pod syncs, first probes) pass before measurin
 
 hz=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$NANOLET_PID/stat"; }
-c0=$(cpu_ticks); w0=$(date +%s%N)
+sys_ticks() { awk '{print $15}' "/proc/$NANOLET_PID/stat"; }
+# Per thread (name and utime+stime), to see where the time goes.
+thread_ticks() { for t in /proc/$NANOLET_PID/task/*; do awk -v t="${t##*/}" '{sub(/^[0-9]+ \(/, ""); split($0, a, ") "); split(a[2], f, " "); print t, a[1], f[12] + f[13]}' "$t/stat" 2>/dev/null; done; }
+thread_ticks >"$E2E_TMP/threads0"
+c0=$(cpu_ticks); s0=$(sys_ticks); w0=$(date +%s%N)
 sleep "$SECONDS_CPU"  # the measurement window
-c1=$(cpu_ticks); w1=$(date +%s%N)
+c1=$(cpu_ticks); s1=$(sys_ticks); w1=$(date +%s%N)
+thread_ticks >"$E2E_TMP/threads1"
 cpu_pct=$(awk -v c=$(( c1 - c0 )) -v hz="$hz" -v w=$(( w1 - w0 )) 'BEGIN{printf "%.2f", 100 * (c / hz) / (w / 1e9)}')
+sys_pct=$(awk -v c=$(( s1 - s0 )) -v hz="$hz" -v w=$(( w1 - w0 )) 'BEGIN{printf "%.2f", 100 * (c / hz) / (w / 1e9)}')
+busiest=$(join <(sort "$E2E_TMP/threads0") <(sort "$E2E_TMP/threads1") |
+  awk -v hz="$hz" -v s="$SECONDS_CPU" '{d = $5 - $3; if (d > 0) printf "%s:%.2f%% ", $2, 100 * d / hz / s}')
 rss_kb=$(awk '/VmRSS/{print $2}' "/proc/$NANOLET_PID/status")
 failed=$(curl -sf "$API/metrics" | awk '/^prober_probe_total/ && /result="failed"/ {s += $NF} END {print s + 0}')
 probes_run=$(curl -sf "$API/metrics" | awk '/^prober_probe_total/ {s += $NF} END {print s + 0}')
@@ -70,7 +78,9 @@ if (( NOPROBES )); then
   rm -f "$MANIFESTS"/*.yaml
   for p in $(seq "$PODS"); do wait_for "pr$p gone" 120 pod_absent "pr$p"; done
   stop_nanolet
-  printf '%-58s %s %%\n' "nanolet CPU without probes ($PODS x $CONTAINERS), ${SECONDS_CPU} s" "$cpu_pct"
+  printf '%-58s %s %% (system %s %%)\n' "nanolet CPU without probes ($PODS x $CONTAINERS), ${SECONDS_CPU} s" "$cpu_pct" "$sys_pct"
+  printf '%-58s %s\n' "threads with CPU in the window" "$busiest"
+  echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
   out=$NANOLET_SRC/bench/results.json
   [[ -s $out ]] || echo '{}' >"$out"
   jq --argjson cpu "$cpu_pct" '. + {probes_baseline: {cpu_percent_one_core: $cpu}}' "$out" >"$out.tmp" && mv "$out.tmp" "$out"
@@ -120,7 +130,8 @@ kmin=$(printf '%s\n' "${kills[@]}" | sort -n | head -1)
 bound=$(( (PERIOD + GRACE) * 1000 ))
 printf '%-58s %s\n' "probes (httpGet, period 10 s)" "$PROBES ($PODS pods x $CONTAINERS containers x 2)"
 printf '%-58s %s\n' "probes run during the test (prober_probe_total)" "$probes_run (failed: $failed)"
-printf '%-58s %s %%\n' "nanolet CPU, average over ${SECONDS_CPU} s (one core = 100 %)" "$cpu_pct"
+printf '%-58s %s %% (system %s %%)\n' "nanolet CPU, average over ${SECONDS_CPU} s (one core = 100 %)" "$cpu_pct" "$sys_pct"
+printf '%-58s %s\n' "threads with CPU in the window" "$busiest"
 printf '%-58s %s MiB\n' "nanolet RSS" "$(( rss_kb / 1024 ))"
 printf '%-58s %s\n' "probe failure -> killed, ms (period ${PERIOD} s + grace ${GRACE} s = ${bound} ms)" "min $kmin max $kmax (${kills[*]})"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

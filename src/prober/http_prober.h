@@ -1,10 +1,12 @@
 #pragma once
-// httpGet probes without blocking: libcurl's multi interface driven by the prober's libuv loop
-// (sockets polled by uv_poll, curl's timeout by one uv_timer), so a thousand probes cost a thousand
-// short requests and no thread. As upstream pkg/probe/http: no keep-alive, TLS not verified,
+// httpGet probes without blocking, on the prober's libuv loop and no thread. Plain http goes
+// through a small HTTP/1.1 client on uv_tcp (http1_client.h): one connection per request, a few
+// syscalls and no per-probe setup beyond it; https goes through libcurl's multi interface driven by
+// the same loop. As upstream pkg/probe/http: no keep-alive (`Connection: close`), TLS not verified,
 // User-Agent kube-probe/<version> and Accept */* unless the probe sets them, a Host header sets the
-// request's host, 200-399 is success; redirects are followed (at most 10) while they stay on the
-// same host, and a redirect to another host ends the probe with a warning (a success).
+// request's host, one deadline (timeoutSeconds) for the whole exchange, at most 10 KiB of the body
+// kept for the output, 200-399 is success; redirects are followed (at most 10) while they stay on
+// the same host, and a redirect to another host ends the probe with a warning (a success).
 //
 // Loop thread only. The destructor abandons requests in flight (their callbacks never run); the
 // owner must run the loop afterwards so that the closed handles are freed.

@@ -83,9 +83,21 @@ struct ProbeManager::Worker : std::enable_shared_from_this<Worker> {
   bool in_flight = false;
   bool stopped = false;
   bool halted = false;                 // the container ended for good: the timer is not re-armed
-  metrics::Counter* counters[3] = {};  // successful, failed, unknown
+  // Its metric series (successful, failed, unknown). Valid while `counted`: the worker holds a
+  // reference on them (ProbeManager::series_refs_), and they are removed only with the last one.
+  metrics::Counter* counters[3] = {};
+  bool counted = false;
 
   std::string PodRef() const { return pod_namespace + "/" + pod_name; }
+  // The metric series of this worker's probes, shared with any other worker of the same pod name,
+  // container and type (a replaced static pod's old and new workers).
+  std::string SeriesKey() const {
+    return std::string(ProbeTypeName(state.type())) + '\0' + container_name + '\0' + pod_name +
+           '\0' + pod_namespace;
+  }
+  void Count(int result) const {
+    if (counted) counters[result]->Inc();
+  }
   std::vector<std::string> Labels(int result) const {
     return {std::string(ProbeTypeName(state.type())), kMetricResults[result], container_name,
             pod_name, pod_namespace};
@@ -126,6 +138,10 @@ size_t ProbeManager::worker_count() const {
   return n;
 }
 
+size_t ProbeManager::network_probes_in_flight() const {
+  return http_->in_flight() + tcp_->in_flight();
+}
+
 void ProbeManager::AddPod(const api::Pod& pod) {
   auto add = [&](const api::Container& c) {
     if (c.startup_probe) StartWorker(pod, c, ProbeType::kStartup, *c.startup_probe);
@@ -156,7 +172,10 @@ void ProbeManager::StartWorker(const api::Pod& pod, const api::Container& c, Pro
   for (const auto& e : c.env) {
     if (!e.value_from) w->env[e.name] = e.value;
   }
+  // The series are made now so that they read 0 before the first probe.
   for (int r = 0; r < 3; ++r) w->counters[r] = &ProbeTotal().With(w->Labels(r));
+  ++series_refs_[w->SeriesKey()];
+  w->counted = true;
   w->timer = static_cast<uv_timer_t*>(std::calloc(1, sizeof(uv_timer_t)));
   uv_timer_init(loop_, w->timer);
   w->timer->data = w.get();
@@ -183,7 +202,17 @@ void ProbeManager::StopWorker(Worker& w) {
     uv_close(reinterpret_cast<uv_handle_t*>(w.timer), [](uv_handle_t* h) { std::free(h); });
     w.timer = nullptr;
   }
-  for (int r = 0; r < 3; ++r) ProbeTotal().Remove(w.Labels(r));
+  // As upstream, a stopped worker's series go away, but only when no other worker shares them:
+  // when a static pod is replaced, the new pod's workers (same name, container and type) start
+  // before the old ones stop.
+  if (w.counted) {
+    w.counted = false;
+    auto it = series_refs_.find(w.SeriesKey());
+    if (it != series_refs_.end() && --it->second == 0) {
+      series_refs_.erase(it);
+      for (int r = 0; r < 3; ++r) ProbeTotal().Remove(w.Labels(r));
+    }
+  }
 }
 
 void ProbeManager::RemovePod(const std::string& pod_uid) {
@@ -362,34 +391,35 @@ void ProbeManager::OnOutcome(Worker& w, const std::string& container_id, const P
   if (w.stopped || w.state.container_id() != container_id) return;  // a new container meanwhile
   std::string type(ProbeTypeName(w.state.type()));
   std::string pod = w.PodRef();
+  // Upstream prober.recordContainerEvent: on the container, to the event sink (else the log).
+  auto event = [&](const char* reason, const std::string& message) {
+    if (!opts_.events) {
+      log::Warn("event", {{"type", "Warning"}, {"reason", reason}, {"pod", pod},
+                          {"container", w.container_name}, {"message", message}});
+      return;
+    }
+    api::Pod p;
+    p.metadata.name = w.pod_name;
+    p.metadata.namespace_ = w.pod_namespace;
+    p.metadata.uid = w.pod_uid;
+    opts_.events->Record(p, api::kEventWarning, reason, message, api::ContainerFieldPath(w.container_name));
+  };
   switch (o.kind) {
     case ProbeOutcome::Kind::kUnknown:
-      w.counters[2]->Inc();
+      w.Count(2);
       // As upstream: an error leaves the result as it was.
-      log::Warn("event", {{"type", "Warning"},
-                          {"reason", "Unhealthy"},
-                          {"pod", pod},
-                          {"container", w.container_name},
-                          {"message", type + " probe errored: " + o.output}});
+      event("Unhealthy", type + " probe errored: " + o.output);
       return;
     case ProbeOutcome::Kind::kFailure:
-      w.counters[1]->Inc();
-      log::Warn("event", {{"type", "Warning"},
-                          {"reason", "Unhealthy"},
-                          {"pod", pod},
-                          {"container", w.container_name},
-                          {"message", type + " probe failed: " + Trim(o.output)}});
+      w.Count(1);
+      event("Unhealthy", type + " probe failed: " + Trim(o.output));
       break;
     case ProbeOutcome::Kind::kWarning:
-      w.counters[0]->Inc();
-      log::Warn("event", {{"type", "Warning"},
-                          {"reason", "ProbeWarning"},
-                          {"pod", pod},
-                          {"container", w.container_name},
-                          {"message", type + " probe warning: " + Trim(o.output)}});
+      w.Count(0);
+      event("ProbeWarning", type + " probe warning: " + Trim(o.output));
       break;
     case ProbeOutcome::Kind::kSuccess:
-      w.counters[0]->Inc();
+      w.Count(0);
       break;
   }
   bool success = o.kind != ProbeOutcome::Kind::kFailure;

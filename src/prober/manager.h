@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "api/event_sink.h"
 #include "api/types.h"
 #include "prober/outcome.h"
 #include "prober/results.h"
@@ -43,6 +44,8 @@ struct ProbeManagerOptions {
   // How long one probe "second" (periodSeconds, timeoutSeconds) lasts on the loop's timers; unit
   // tests shrink it. initialDelaySeconds is measured on the Clock.
   std::chrono::milliseconds second{1000};
+  // Unhealthy / ProbeWarning events on the container (null: the log only). Outlives the manager.
+  api::EventSink* events = nullptr;
 };
 
 class ProbeManager {
@@ -70,6 +73,8 @@ class ProbeManager {
   ProbeResults Results(const std::string& pod_uid) const;
 
   size_t worker_count() const;
+  // httpGet and tcpSocket probes on the wire (exec probes not counted).
+  size_t network_probes_in_flight() const;
 
   struct Worker;
   struct PodState;
@@ -95,6 +100,7 @@ class ProbeManager {
   std::unique_ptr<TcpProber> tcp_;
   std::unique_ptr<ExecPool> exec_;
   std::map<std::string, std::unique_ptr<PodState>> pods_;  // by pod UID
+  std::map<std::string, int> series_refs_;  // live workers per metric series (Worker::SeriesKey)
 };
 
 }  // namespace nanolet::prober

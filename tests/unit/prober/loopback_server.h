@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -18,6 +19,7 @@ struct Reply {
   int status = 200;
   std::string headers;  // "Location: /x\r\n"
   std::string body;
+  std::string raw;  // when set, written as it is instead of a formatted response
 };
 
 class LoopbackServer {
@@ -42,6 +44,10 @@ class LoopbackServer {
   }
   int port() const { return port_; }
   int requests() const { return requests_; }
+  std::string last_request() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return last_request_;
+  }
 
  private:
   void Serve() {
@@ -57,13 +63,19 @@ class LoopbackServer {
         if (n <= 0) break;
         req.append(buf, static_cast<size_t>(n));
       }
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        last_request_ = req;
+      }
       ++requests_;
       auto sp1 = req.find(' '), sp2 = req.find(' ', sp1 + 1);
       std::string path = sp1 == std::string::npos ? "" : req.substr(sp1 + 1, sp2 - sp1 - 1);
       Reply r = handler_(path, req);
-      std::string out = "HTTP/1.1 " + std::to_string(r.status) +
-                        " X\r\nContent-Length: " + std::to_string(r.body.size()) +
-                        "\r\nConnection: close\r\n" + r.headers + "\r\n" + r.body;
+      std::string out = !r.raw.empty()
+                            ? r.raw
+                            : "HTTP/1.1 " + std::to_string(r.status) +
+                                  " X\r\nContent-Length: " + std::to_string(r.body.size()) +
+                                  "\r\nConnection: close\r\n" + r.headers + "\r\n" + r.body;
       (void)!::write(c, out.data(), out.size());
       ::close(c);
     }
@@ -73,6 +85,8 @@ class LoopbackServer {
   int port_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<int> requests_{0};
+  mutable std::mutex mu_;
+  std::string last_request_;  // guarded by mu_
   std::thread thread_;
 };
 

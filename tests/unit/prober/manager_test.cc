@@ -7,7 +7,9 @@
 #include <uv.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
+#include <set>
 
 #include "runtime/runtime.h"
 #include "unit/prober/loopback_server.h"
@@ -27,14 +29,29 @@ class ExecRuntime final : public runtime::Runtime {
   std::atomic<bool> time_out{false};
   std::atomic<int> calls{0};
   std::mutex mu;
+  std::condition_variable cv;
   std::vector<std::string> last_cmd;  // guarded by mu
+  bool block = false;                 // guarded by mu: ExecSync waits until it is cleared
+  int blocked = 0;                    // guarded by mu: calls waiting
+
+  void Release() {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      block = false;
+    }
+    cv.notify_all();
+  }
 
   Result<runtime::ExecResult> ExecSync(const std::string&, const std::vector<std::string>& cmd,
                                        std::chrono::milliseconds) override {
     ++calls;
     {
-      std::lock_guard<std::mutex> l(mu);
+      std::unique_lock<std::mutex> l(mu);
       last_cmd = cmd;
+      ++blocked;
+      // Bounded, so that a failing test cannot hang the pool's destructor.
+      cv.wait_for(l, std::chrono::seconds(10), [this] { return !block; });
+      --blocked;
     }
     runtime::ExecResult r;
     r.exit_code = time_out ? -1 : exit_code.load();
@@ -287,6 +304,111 @@ TEST_F(ManagerTest, InitialDelay_OnTheClock) {
   EXPECT_EQ(rt_.calls, 0);
   clock_.Advance(std::chrono::seconds(30));
   ASSERT_TRUE(RunUntil([&] { return rt_.calls > 0; }));
+}
+
+// A static pod replaced (new UID, same name) while probes of every kind are in flight: the new
+// pod's workers start before the old ones stop, and the old ones' results arrive after they are
+// gone (exec results posted from the pool, http and tcp callbacks on the loop). Nothing may reach
+// a stopped worker or the metric series the old workers shared with the new ones (the segfault
+// once seen in bench/probes.sh after static pods were replaced). Run under ASan by `make test`.
+TEST_F(ManagerTest, StaticPodReplaced_WhileProbesInFlight_NothingOutlivesItsWorker) {
+  LoopbackServer srv([](const std::string&, const std::string&) { return Reply{200, "", "ok"}; });
+  auto make = [&](const std::string& uid) {
+    api::Pod pod = MakePod(uid);
+    pod.metadata.name = "static-web";
+    api::Container web;
+    web.name = "web";
+    api::Probe p = Probe(3);
+    p.handler.http_get = api::HTTPGetAction{"/", api::IntOrString::Int(srv.port()), "", "HTTP", {}};
+    web.readiness_probe = p;
+    api::Container tcp;
+    tcp.name = "tcp";
+    p = Probe(3);
+    p.handler.tcp_socket = api::TCPSocketAction{api::IntOrString::Int(srv.port()), ""};
+    tcp.liveness_probe = p;
+    api::Container ex;
+    ex.name = "exec";
+    p = Probe(3);
+    p.handler.exec = api::ExecAction{{"true"}};
+    ex.liveness_probe = p;
+    pod.spec.containers = {web, tcp, ex};
+    return pod;
+  };
+  auto status = [&](const std::string& uid) {
+    api::PodStatus s = Status("web", uid + "-web");
+    for (const char* n : {"tcp", "exec"}) {
+      api::ContainerStatus c = s.container_statuses[0];
+      c.name = n;
+      c.container_id = "runc://" + uid + "-" + n;
+      s.container_statuses.push_back(c);
+    }
+    return s;
+  };
+  {
+    std::lock_guard<std::mutex> l(rt_.mu);
+    rt_.block = true;
+  }
+  std::string current = "v0";
+  mgr_->AddPod(make(current));
+  mgr_->UpdatePodStatus(current, status(current));
+
+  // The replacement happens in a prepare callback: after the timers of a loop iteration started
+  // probes and before the poll phase could complete them, so that they are surely in flight.
+  struct Ctx {
+    ProbeManager* mgr;
+    std::function<void()> replace;
+    std::function<bool()> exec_blocked;
+    int rounds = 0;
+  } ctx{mgr_.get(), nullptr, nullptr};
+  ctx.exec_blocked = [&] {
+    std::lock_guard<std::mutex> l(rt_.mu);
+    return rt_.blocked >= 1;
+  };
+  std::map<std::string, size_t> removed_at;  // uid -> changes_.size() when it was removed
+  ctx.replace = [&] {
+    std::string next = "v" + std::to_string(++ctx.rounds);
+    mgr_->AddPod(make(next));
+    mgr_->UpdatePodStatus(next, status(next));
+    mgr_->RemovePod(current);
+    removed_at[current] = changes_.size();
+    current = next;
+  };
+  uv_prepare_t prep;
+  uv_prepare_init(&loop_, &prep);
+  prep.data = &ctx;
+  uv_prepare_start(&prep, [](uv_prepare_t* h) {
+    auto* c = static_cast<Ctx*>(h->data);
+    // The first replacement waits until the first pod's exec probe is running in the pool, so
+    // that its result arrives after its worker is gone.
+    if (c->rounds < 12 && c->mgr->network_probes_in_flight() > 0 &&
+        (c->rounds > 0 || c->exec_blocked()))
+      c->replace();
+  });
+  bool all_rounds = RunUntil([&] { return ctx.rounds >= 12; });
+  uv_close(reinterpret_cast<uv_handle_t*>(&prep), nullptr);
+  uv_run(&loop_, UV_RUN_NOWAIT);
+  ASSERT_TRUE(all_rounds);
+  EXPECT_EQ(mgr_->worker_count(), 3u);
+  EXPECT_TRUE(ctx.exec_blocked());  // v0's exec probe is still running
+  rt_.Release();
+  // The surviving pod's probes all count: its metric series were not removed under it.
+  ASSERT_TRUE(RunUntil([&] {
+    return Count("Liveness", "successful", "exec", "static-web") >= 1 &&
+           Count("Liveness", "successful", "tcp", "static-web") >= 1 &&
+           mgr_->Results(current)[current + "-web"].readiness == ProbeResult::kSuccess;
+  }));
+  for (const auto& [uid, at] : removed_at) {
+    for (size_t i = at; i < changes_.size(); ++i) EXPECT_NE(changes_[i], uid) << "after removal";
+  }
+  // The manager goes away with an exec in flight whose result is posted afterwards.
+  {
+    std::lock_guard<std::mutex> l(rt_.mu);
+    rt_.block = true;
+  }
+  int calls = rt_.calls;
+  ASSERT_TRUE(RunUntil([&] { return rt_.calls > calls; }));
+  rt_.Release();
+  mgr_.reset();  // the fixture then drains the posted result with no manager left
 }
 
 }  // namespace

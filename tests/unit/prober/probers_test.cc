@@ -2,6 +2,9 @@
 #include <gtest/gtest.h>
 #include <uv.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <optional>
 
 #include "prober/http_prober.h"
@@ -70,7 +73,7 @@ class ProberTest : public ::testing::Test {
 using Kind = ProbeOutcome::Kind;
 
 Reply Route(const std::string& path, const std::string& req, int port) {
-  if (path == "/ok") return {200, "", "fine"};
+  if (path == "/ok" || path.rfind("/ok?", 0) == 0) return {200, "", "fine"};
   if (path == "/missing") return {404, "", "nope"};
   if (path == "/error") return {500, "", "boom"};
   if (path == "/same") return {302, "Location: /ok\r\n", ""};
@@ -86,6 +89,21 @@ Reply Route(const std::string& path, const std::string& req, int port) {
               req.find("Host: example.test") != std::string::npos;
     return {ok ? 200 : 400, "", req};
   }
+  if (path == "/garbage") return {200, "", "", "garbage\r\n\r\n"};
+  if (path == "/nothing") return {200, "", "", "\r\n\r\n"};
+  if (path == "/chunked")
+    return {200, "", "",
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"};
+  if (path == "/big") return {200, "", std::string(20000, 'x')};
+  if (path == "/short")
+    return {200, "", "", "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this"};
+  if (path == "/huge-head")
+    return {200, "", "", "HTTP/1.1 200 OK\r\nX: " + std::string(100000, 'h') + "\r\n\r\n"};
+  if (path == "/rel") return {302, "Location: /headers\r\n", ""};
+  if (path == "/abs")
+    return {302, "Location: http://127.0.0.1:" + std::to_string(port) + "/headers\r\n", ""};
+  if (path == "/to-https")
+    return {302, "Location: https://127.0.0.1:" + std::to_string(port) + "/ok\r\n", ""};
   if (path == "/slow") {
     std::this_thread::sleep_for(std::chrono::milliseconds(600));
     return {200, "", ""};
@@ -149,6 +167,127 @@ TEST_F(ProberTest, Http_ConnectionRefused_IsFailure) {
     port = srv.port();
   }
   EXPECT_EQ(Get(port, "/ok").kind, Kind::kFailure);
+}
+
+TEST_F(ProberTest, Http_RequestBytes_AsUpstream) {
+  int port = 0;
+  LoopbackServer srv([&](const std::string& p, const std::string& r) { return Route(p, r, port); });
+  port = srv.port();
+  ASSERT_EQ(Get(port, "/ok?a=b c").kind, Kind::kSuccess);
+  std::string req = srv.last_request();
+  EXPECT_EQ(req.substr(0, req.find("\r\n") + 2), "GET /ok?a=b%20c HTTP/1.1\r\n") << req;
+  EXPECT_NE(req.find("\r\nHost: 127.0.0.1:" + std::to_string(port) + "\r\n"), std::string::npos);
+  EXPECT_NE(req.find("\r\nUser-Agent: kube-probe/1."), std::string::npos) << req;
+  EXPECT_NE(req.find("\r\nAccept: */*\r\n"), std::string::npos) << req;
+  EXPECT_NE(req.find("\r\nConnection: close\r\n"), std::string::npos) << req;
+  // Keys canonicalised as Go's; an empty Accept removes it; a set User-Agent replaces the default.
+  ASSERT_EQ(Get(port, "/ok", {{"x-custom-thing", "1"}, {"accept", ""}, {"User-Agent", "me"}}).kind,
+            Kind::kSuccess);
+  req = srv.last_request();
+  EXPECT_NE(req.find("\r\nX-Custom-Thing: 1\r\n"), std::string::npos) << req;
+  EXPECT_EQ(req.find("Accept"), std::string::npos) << req;
+  EXPECT_NE(req.find("\r\nUser-Agent: me\r\n"), std::string::npos) << req;
+  EXPECT_EQ(req.find("kube-probe"), std::string::npos) << req;
+  // A header value that would split the request is refused before anything is sent.
+  int before = srv.requests();
+  auto bad = Get(port, "/ok", {{"X-Evil", "a\r\nX-Injected: 1"}});
+  EXPECT_EQ(bad.kind, Kind::kFailure);
+  EXPECT_NE(bad.output.find("invalid header field value for \"X-Evil\""), std::string::npos)
+      << bad.output;
+  EXPECT_EQ(srv.requests(), before);
+}
+
+TEST_F(ProberTest, Http_BadResponses) {
+  int port = 0;
+  LoopbackServer srv([&](const std::string& p, const std::string& r) { return Route(p, r, port); });
+  port = srv.port();
+  auto garbage = Get(port, "/garbage");
+  EXPECT_EQ(garbage.kind, Kind::kFailure);
+  EXPECT_NE(garbage.output.find("malformed HTTP response \"garbage\""), std::string::npos)
+      << garbage.output;
+  EXPECT_EQ(Get(port, "/nothing").kind, Kind::kFailure);
+  auto head = Get(port, "/huge-head");
+  EXPECT_EQ(head.kind, Kind::kFailure);
+  EXPECT_NE(head.output.find("headers exceeded"), std::string::npos) << head.output;
+  // A body cut short is a read error: "errored", the result is left as it was.
+  EXPECT_EQ(Get(port, "/short").kind, Kind::kUnknown);
+}
+
+TEST_F(ProberTest, Http_Bodies_ChunkedDecoded_LongTruncatedTo10KiB) {
+  int port = 0;
+  LoopbackServer srv([&](const std::string& p, const std::string& r) { return Route(p, r, port); });
+  port = srv.port();
+  auto chunked = Get(port, "/chunked");
+  EXPECT_EQ(chunked.kind, Kind::kSuccess);
+  EXPECT_EQ(chunked.output, "abc");
+  auto big = Get(port, "/big");
+  EXPECT_EQ(big.kind, Kind::kSuccess);
+  EXPECT_EQ(big.output, std::string(kMaxProbeOutput, 'x'));
+}
+
+TEST_F(ProberTest, Http_HostHeader_KeptOnRelativeRedirect_DroppedOnAbsolute) {
+  int port = 0;
+  LoopbackServer srv([&](const std::string& p, const std::string& r) { return Route(p, r, port); });
+  port = srv.port();
+  auto o = Get(port, "/rel", {{"X-Probe", "yes"}, {"Host", "example.test"}});
+  EXPECT_EQ(o.kind, Kind::kSuccess) << o.output;  // /headers saw the Host header
+  o = Get(port, "/abs", {{"X-Probe", "yes"}, {"Host", "example.test"}});
+  EXPECT_EQ(o.kind, Kind::kFailure) << o.output;  // as Go: not kept across an absolute redirect
+  EXPECT_EQ(o.output, "HTTP probe failed with statuscode: 400");
+}
+
+TEST_F(ProberTest, Http_RedirectToHttpsOnSameHost_GoesThroughTLS) {
+  int port = 0;
+  LoopbackServer srv([&](const std::string& p, const std::string& r) { return Route(p, r, port); });
+  port = srv.port();
+  // The loopback server speaks no TLS: the https hop fails (through curl), it is not skipped.
+  auto o = Get(port, "/to-https");
+  EXPECT_EQ(o.kind, Kind::kFailure);
+  EXPECT_NE(o.output.find("Get \"https://127.0.0.1:"), std::string::npos) << o.output;
+}
+
+TEST_F(ProberTest, Http_NoAnswer_TimesOutOnTheDeadline) {
+  // A socket that listens but never accepts: the connection opens (backlog), no response comes.
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(fd, 4), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  uint64_t t0 = uv_hrtime();
+  auto o = Get(ntohs(a.sin_port), "/x", {}, std::chrono::milliseconds(150));
+  uint64_t ms = (uv_hrtime() - t0) / 1000000;
+  ::close(fd);
+  EXPECT_EQ(o.kind, Kind::kFailure);
+  EXPECT_NE(o.output.find("context deadline exceeded"), std::string::npos) << o.output;
+  EXPECT_GE(ms, 140u);
+  EXPECT_EQ(http_->in_flight(), 0u);
+}
+
+TEST_F(ProberTest, Http_NameIsResolved_AbandonedProbesNeverCallBack) {
+  int port = 0;
+  LoopbackServer srv([&](const std::string& p, const std::string& r) { return Route(p, r, port); });
+  port = srv.port();
+  HttpProbeRequest r;
+  r.host = "localhost";
+  r.port = port;
+  r.path = "/ok";
+  std::optional<ProbeOutcome> out;
+  http_->Get(r, [&](ProbeOutcome o) { out = std::move(o); });
+  EXPECT_EQ(Wait(out).kind, Kind::kSuccess);
+  // Probes in every stage (resolving, connecting) dropped with the prober: no callback, no leak
+  // (the fixture runs the loop empty and closes it).
+  bool called = false;
+  r.host = "127.0.0.1";
+  http_->Get(r, [&](ProbeOutcome) { called = true; });
+  r.host = "localhost";
+  http_->Get(r, [&](ProbeOutcome) { called = true; });
+  EXPECT_EQ(http_->in_flight(), 2u);
+  http_.reset();
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  EXPECT_FALSE(called);
 }
 
 TEST_F(ProberTest, Http_URL) {
