@@ -594,8 +594,9 @@ void D(const json& j, const P& p, Ctx& c, PodSecurityContext& o) {
       .F("runAsNonRoot", o.run_as_non_root)
       .F("supplementalGroups", o.supplemental_groups)
       .F("fsGroup", o.fs_group)
+      .F("fsGroupChangePolicy", o.fs_group_change_policy)
       .F("seccompProfile", o.seccomp_profile)
-      .Skip({"seLinuxOptions", "windowsOptions", "sysctls", "fsGroupChangePolicy",
+      .Skip({"seLinuxOptions", "windowsOptions", "sysctls",
              "supplementalGroupsPolicy", "appArmorProfile", "seLinuxChangePolicy"});
 }
 void D(const json& j, const P& p, Ctx& c, LocalObjectReference& o) {

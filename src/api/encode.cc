@@ -346,6 +346,7 @@ json E(const PodSecurityContext& o) {
   OptPtr(j, "runAsNonRoot", o.run_as_non_root);
   if (!o.supplemental_groups.empty()) j["supplementalGroups"] = o.supplemental_groups;
   OptPtr(j, "fsGroup", o.fs_group);
+  OptPtr(j, "fsGroupChangePolicy", o.fs_group_change_policy);
   if (o.seccomp_profile) j["seccompProfile"] = E(*o.seccomp_profile);
   return j;
 }

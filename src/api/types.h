@@ -328,6 +328,7 @@ struct PodSecurityContext {
   std::optional<bool> run_as_non_root;
   std::vector<int64_t> supplemental_groups;
   std::optional<int64_t> fs_group;
+  std::optional<std::string> fs_group_change_policy;  // "OnRootMismatch" or "Always"
   std::optional<SeccompProfile> seccomp_profile;
   bool operator==(const PodSecurityContext&) const = default;
 };

@@ -2,7 +2,9 @@
 # End to end on real runc: configMap, secret and downwardAPI volumes from the manifest directory's
 # ConfigMap/Secret manifests; a configMap mounted over a directory the image fills shows only its keys;
 # edits propagate atomically (a reader loop in the container never sees a mix or a torn file); secrets are
-# on tmpfs; env from configMapKeyRef/envFrom; a subPath symlink escape is refused; nothing leaks.
+# on tmpfs; env from configMapKeyRef/envFrom; fsGroup (group ownership and modes of the volumes, the
+# container's supplementary groups); subPathExpr from the env; a subPath symlink escape is refused;
+# nothing leaks.
 source "$(dirname "$0")/lib.sh"
 ensure_image
 BASELINE=$(snapshot_resources)
@@ -44,6 +46,7 @@ metadata:
   labels: {app: vols}
 spec:
   terminationGracePeriodSeconds: 1
+  securityContext: {fsGroup: 4321}
   volumes:
   - {name: cfg, configMap: {name: app-config}}
   - {name: sec, secret: {secretName: app-secret, defaultMode: 0400}}
@@ -59,6 +62,8 @@ spec:
       valueFrom: {configMapKeyRef: {name: env-config, key: GREETING}}
     - name: PW
       valueFrom: {secretKeyRef: {name: app-secret, key: pw}}
+    - name: POD_NAME
+      valueFrom: {fieldRef: {fieldPath: metadata.name}}
     envFrom:
     - configMapRef: {name: env-config}
     - {prefix: S_, secretRef: {name: app-secret}}
@@ -68,6 +73,7 @@ spec:
     - {name: sec, mountPath: /secret}
     - {name: info, mountPath: /info}
     - {name: out, mountPath: /out}
+    - {name: out, mountPath: /per-pod, subPathExpr: "logs/$(POD_NAME)"}
     command:
     - sh
     - -c
@@ -96,7 +102,14 @@ wait_for "reader progress" 10 test -s "$out/progress"
 rexec "$reader" sh -c 'echo x > /var/www/new' 2>/dev/null && fail "configMap volume is writable"
 [[ $(rexec "$reader" cat /secret/pw) == hunter2 ]] || fail "secret content"
 [[ $(stat -f -c %T "$vdir/kubernetes.io~secret/sec") == tmpfs ]] || fail "secret volume not on tmpfs"
-[[ $(stat -L -c %a "$vdir/kubernetes.io~secret/sec/pw") == 400 ]] || fail "secret defaultMode"
+# defaultMode 0400 plus fsGroup's read-only mask 0440, as upstream SetVolumeOwnership.
+[[ $(stat -L -c %a "$vdir/kubernetes.io~secret/sec/pw") == 440 ]] || fail "secret defaultMode with fsGroup"
+owners=$(rexec "$reader" stat -L -c '%n %g %a' /out /secret/pw /var/www/a /var/www/..data | tr '\n' ' ')
+[[ $owners == "/out 4321 2777 /secret/pw 4321 440 /var/www/a 4321 644 /var/www/..data 4321 2755 " ]] ||
+  fail "fsGroup ownership seen in the container: $owners"
+[[ " $(rexec "$reader" id -G) " == *" 4321 "* ]] || fail "fsGroup not among the groups: $(rexec "$reader" id -G)"
+rexec "$reader" sh -c 'echo y > /per-pod/f' || fail "subPathExpr mount not writable"
+[[ $(cat "$out/logs/vols-e2e-node/f") == y ]] || fail "subPathExpr logs/\$(POD_NAME) not bound to logs/vols-e2e-node"
 [[ $(rexec "$reader" cat /info/labels) == 'app="vols"' ]] || fail "downwardAPI labels: $(rexec "$reader" cat /info/labels)"
 grep -qx 'A_VAL=hello' "$out/env" || fail "env configMapKeyRef"
 grep -qx 'PW=hunter2' "$out/env" || fail "env secretKeyRef"

@@ -27,6 +27,15 @@ class ObjectProvider {
   virtual Result<api::ConfigMap> GetConfigMap(const std::string& ns,
                                               const std::string& name) const = 0;
   virtual Result<api::Secret> GetSecret(const std::string& ns, const std::string& name) const = 0;
+  // A projected serviceAccountToken for `pod` (TokenRequest bound to the pod), refreshed as upstream's
+  // token manager does. ErrorCode::kUnavailable when there is no apiserver to issue one (standalone
+  // nodes: the volume source is skipped with a note).
+  virtual Result<std::string> GetServiceAccountToken(const api::Pod& pod,
+                                                     const api::ServiceAccountTokenProjection& p) const {
+    (void)pod;
+    (void)p;
+    return Error("no apiserver to issue a token", ErrorCode::kUnavailable);
+  }
 };
 
 // Objects given as a whole set (an object without a namespace is in "default"). Set replaces the

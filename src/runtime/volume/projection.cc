@@ -203,9 +203,18 @@ Result<Payload> VolumePayload(const api::Pod& pod, const api::Volume& v,
       } else if (src.downward_api) {
         ASSIGN_OR_RETURN(part, DownwardAPIPayload(pod, src.downward_api->items, mode));
       } else if (src.service_account_token) {
-        if (notes) {
-          notes->push_back("serviceAccountToken \"" + src.service_account_token->path +
-                           "\" skipped: no apiserver to issue a token");
+        const auto& sat = *src.service_account_token;
+        RETURN_IF_ERROR(ValidatePayloadPath(sat.path));
+        Result<std::string> token = objects ? objects->GetServiceAccountToken(pod, sat)
+                                            : Result<std::string>(Error("", ErrorCode::kUnavailable));
+        if (token.ok()) {
+          part[sat.path] = {std::move(*token), mode};
+        } else if (token.error().is(ErrorCode::kUnavailable)) {
+          if (notes) {
+            notes->push_back("serviceAccountToken \"" + sat.path + "\" skipped: no apiserver to issue a token");
+          }
+        } else {
+          return std::move(token).error().Wrap("serviceAccountToken \"" + sat.path + "\"");
         }
       }
       for (auto& [k, f] : part) out[k] = std::move(f);  // later sources win, as upstream

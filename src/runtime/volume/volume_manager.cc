@@ -1,5 +1,6 @@
 #include "runtime/volume/volume_manager.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -9,7 +10,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <set>
 
 #include "runtime/volume/atomic_writer.h"
 #include "runtime/volume/projection.h"
@@ -85,6 +88,87 @@ const char* PluginDir(const api::Volume& v) {
   return "kubernetes.io~projected";
 }
 
+std::optional<int64_t> FsGroup(const api::Pod& pod) {
+  return pod.spec.security_context ? pod.spec.security_context->fs_group : std::nullopt;
+}
+
+// As upstream volume_linux.go: rw 0660 (emptyDir) or ro 0440 (the API data volumes, whose
+// attributes say ReadOnly), directories also 0110 and setgid.
+constexpr mode_t kOwnershipRwMask = 0660, kOwnershipRoMask = 0440, kOwnershipExecMask = 0110;
+
+// As upstream changeFilePermission, one entry below `dirfd`: the group becomes fsGroup (symlinks
+// themselves included), the mode gains the mask (never through a symlink: entries are opened with
+// O_NOFOLLOW and changed through their descriptor, so a container swapping in a symlink cannot
+// redirect the change). Errors are logged and skipped, as upstream.
+void ChangeOwnership(int dirfd, const std::string& name, const std::string& shown, gid_t gid,
+                     mode_t mask, int depth);
+
+void OwnershipWarn(const std::string& path, const char* op) {
+  log::Warn("volume ownership change failed",
+            {{"path", path}, {"op", op}, {"error", std::strerror(errno)}});
+}
+
+void ChangeOwnershipFd(int fd, const std::string& shown, gid_t gid, mode_t mask, bool dir,
+                       int depth) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return OwnershipWarn(shown, "stat");
+  if (::fchown(fd, static_cast<uid_t>(-1), gid) != 0) OwnershipWarn(shown, "chown");
+  mode_t m = (st.st_mode & 07777) | mask | (dir ? (S_ISGID | kOwnershipExecMask) : 0);
+  if (::fchmod(fd, m) != 0) OwnershipWarn(shown, "chmod");
+  if (!dir) return;
+  if (depth > 64) return;  // deeper trees are not worth a stack
+  int dup_fd = ::dup(fd);
+  DIR* d = dup_fd < 0 ? nullptr : ::fdopendir(dup_fd);
+  if (!d) {
+    if (dup_fd >= 0) ::close(dup_fd);
+    return OwnershipWarn(shown, "opendir");
+  }
+  std::vector<std::string> names;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  ::closedir(d);
+  for (const auto& n : names) ChangeOwnership(fd, n, shown + "/" + n, gid, mask, depth + 1);
+}
+
+void ChangeOwnership(int dirfd, const std::string& name, const std::string& shown, gid_t gid,
+                     mode_t mask, int depth) {
+  struct stat st;
+  if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+    return OwnershipWarn(shown, "stat");
+  if (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) {
+    int flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+    UniqueFd fd(::openat(dirfd, name.c_str(), flags | (S_ISDIR(st.st_mode) ? O_DIRECTORY : 0)));
+    if (!fd.valid()) return OwnershipWarn(shown, "open");
+    ChangeOwnershipFd(fd.get(), shown, gid, mask, S_ISDIR(st.st_mode), depth);
+    return;
+  }
+  // Symlinks (their mode means nothing, as upstream: only the group changes), fifos, sockets.
+  if (::fchownat(dirfd, name.c_str(), static_cast<uid_t>(-1), gid, AT_SYMLINK_NOFOLLOW) != 0)
+    OwnershipWarn(shown, "chown");
+}
+
+// As upstream SetVolumeOwnership: with fsGroupChangePolicy OnRootMismatch, nothing is done when
+// the root already has the group, the mask bits and setgid (requiresPermissionChange); otherwise
+// the whole tree is changed.
+void SetVolumeOwnership(const std::string& dir, int64_t fs_group, bool readonly,
+                        bool on_root_mismatch) {
+  mode_t mask = readonly ? kOwnershipRoMask : kOwnershipRwMask;
+  auto gid = static_cast<gid_t>(fs_group);
+  UniqueFd root(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!root.valid()) return OwnershipWarn(dir, "open");
+  if (on_root_mismatch) {
+    struct stat st;
+    mode_t want = mask | kOwnershipExecMask;
+    if (::fstat(root.get(), &st) == 0 && st.st_gid == gid && (st.st_mode & want) == want &&
+        (st.st_mode & S_ISGID)) {
+      return;
+    }
+  }
+  ChangeOwnershipFd(root.get(), dir, gid, mask, true, 0);
+}
+
 // configMap, secret, downwardAPI, projected: the payload written atomically into the volume
 // directory.
 Result<void> SetUpApiDataVolume(const std::string& dir, const api::Pod& pod, const api::Volume& v,
@@ -95,6 +179,12 @@ Result<void> SetUpApiDataVolume(const std::string& dir, const api::Pod& pod, con
   if (v.secret || v.projected) RETURN_IF_ERROR(MountTmpfs(dir, "mode=0755"));
   std::vector<std::string> notes;
   ASSIGN_OR_RETURN(Payload payload, VolumePayload(pod, v, objects, &notes));
+  auto fs_group = FsGroup(pod);
+  // The ownership change below adds the read-only mask to every file; the payload says so too,
+  // so that the writer does not see a difference (and rewrite) on the next sync.
+  if (fs_group) {
+    for (auto& [path, f] : payload) f.mode |= kOwnershipRoMask;
+  }
   if (fresh) {
     for (const auto& n : notes) {
       log::Warn("volume source skipped",
@@ -104,6 +194,9 @@ Result<void> SetUpApiDataVolume(const std::string& dir, const api::Pod& pod, con
     }
   }
   ASSIGN_OR_RETURN(bool changed, WritePayload(dir, payload));
+  // As upstream (configMap, secret, downwardAPI and projected SetUpAt): the whole volume, always
+  // (these plugins pass no change policy), whenever its content was (re)written.
+  if (fs_group && (changed || fresh)) SetVolumeOwnership(dir, *fs_group, true, false);
   if (changed && !fresh) {
     log::Info("volume updated",
               {{"pod", pod.metadata.namespace_ + "/" + pod.metadata.name}, {"volume", v.name}});
@@ -153,14 +246,24 @@ Result<VolumePaths> SetUpPodVolumes(const std::string& root_dir, const api::Pod&
     std::string ctx = "MountVolume.SetUp failed for volume \"" + v.name + "\" ";
     if (v.empty_dir) {
       std::string dir = base + "/kubernetes.io~empty-dir/" + v.name;
+      bool fresh = !PathExists(dir);
       RETURN_IF_ERROR_CTX(MkdirAll(dir, 0777), ctx);
-      ::chmod(dir.c_str(), 0777);
+      // As upstream setupDir: only the permission bits are compared (fsGroup's setgid stays).
+      if (struct stat st; ::stat(dir.c_str(), &st) == 0 && (st.st_mode & 0777) != 0777)
+        ::chmod(dir.c_str(), 0777);
       if (v.empty_dir->medium == "Memory") {
         std::string opts = "mode=0777";
         if (v.empty_dir->size_limit && v.empty_dir->size_limit->Value() > 0) {
           opts += ",size=" + std::to_string(v.empty_dir->size_limit->Value());
         }
+        fresh |= !IsMountPoint(dir);
         RETURN_IF_ERROR_CTX(MountTmpfs(dir, opts), ctx);
+      }
+      // As upstream emptyDir SetUpAt: the ownership is set up with the volume (once; the
+      // containers own the content afterwards).
+      if (auto g = FsGroup(pod); g && fresh) {
+        const auto& sc = pod.spec.security_context;
+        SetVolumeOwnership(dir, *g, false, sc->fs_group_change_policy == "OnRootMismatch");
       }
       out[v.name] = dir;
     } else if (v.host_path) {
@@ -189,9 +292,50 @@ Result<VolumePaths> SetUpPodVolumes(const std::string& root_dir, const api::Pod&
   return out;
 }
 
+Result<std::string> ExpandSubPathExpr(const std::string& expr, const EnvList& env) {
+  std::map<std::string, std::string> vars;
+  for (const auto& [k, v] : env) vars[k] = v;  // the last definition wins, as upstream's map
+  std::set<std::string> missing;
+  std::string out;
+  // As upstream third_party/forked/golang/expansion: $(NAME) is replaced, $$ is "$", anything else
+  // (an unterminated "$(" included) is kept as written.
+  for (size_t i = 0; i < expr.size(); ++i) {
+    if (expr[i] != '$' || i + 1 >= expr.size()) {
+      out += expr[i];
+      continue;
+    }
+    if (expr[i + 1] == '$') {
+      out += '$';
+      ++i;
+    } else if (expr[i + 1] == '(') {
+      size_t close = expr.find(')', i + 2);
+      if (close == std::string::npos) {
+        out += expr.substr(i);
+        break;
+      }
+      std::string name = expr.substr(i + 2, close - i - 2);
+      auto it = vars.find(name);
+      if (it == vars.end() || it->second.empty()) {
+        missing.insert(name);
+      } else {
+        out += it->second;
+      }
+      i = close;
+    } else {
+      out += expr[i];
+    }
+  }
+  if (!missing.empty()) {
+    return Invalid("missing value for " +
+                   Join(std::vector<std::string>(missing.begin(), missing.end()), ", "));
+  }
+  return out;
+}
+
 Result<std::vector<runtime::Mount>> ContainerMounts(const std::string& root_dir,
                                                     const api::Pod& pod, const api::Container& c,
-                                                    const VolumePaths& volumes) {
+                                                    const VolumePaths& volumes,
+                                                    const EnvList* env) {
   std::vector<runtime::Mount> out;
   for (size_t i = 0; i < c.volume_mounts.size(); ++i) {
     const auto& m = c.volume_mounts[i];
@@ -212,10 +356,31 @@ Result<std::vector<runtime::Mount>> ContainerMounts(const std::string& root_dir,
       if (*m.mount_propagation == "HostToContainer") rm.propagation = "rslave";
       if (*m.mount_propagation == "Bidirectional") rm.propagation = "rshared";
     }
-    if (!m.sub_path.empty()) {
+    std::string sub_path = m.sub_path;
+    if (!m.sub_path_expr.empty()) {
+      EnvList literal;
+      if (!env) {
+        for (const auto& e : c.env) {
+          if (!e.value_from) literal.emplace_back(e.name, e.value);
+        }
+      }
+      auto expanded = ExpandSubPathExpr(m.sub_path_expr, env ? *env : literal);
+      if (!expanded.ok()) return std::move(expanded).error();
+      sub_path = *expanded;
+    }
+    if (!sub_path.empty()) {
+      // As upstream makeMounts.
+      if (sub_path[0] == '/') {
+        return Invalid("error SubPath `" + sub_path + "` must not be an absolute path");
+      }
+      for (const auto& elem : Split(sub_path, '/')) {
+        if (elem == "..") {
+          return Invalid("unable to provision SubPath `" + sub_path + "`: must not contain '..'");
+        }
+      }
       std::string target = PodDir(root_dir, pod.metadata.uid) + "/volume-subpaths/" + m.name + "/" +
                            c.name + "/" + std::to_string(i);
-      auto bound = BindSubPath(it->second, m.sub_path, target);
+      auto bound = BindSubPath(it->second, sub_path, target);
       if (!bound.ok()) {
         return std::move(bound).error().Wrap("failed to prepare subPath for volumeMount \"" +
                                              m.name + "\" of container \"" + c.name + "\"");

@@ -5,8 +5,8 @@
 // - hostPath: the host path itself, after its type check.
 // - configMap (kubernetes.io~configmap), secret (kubernetes.io~secret, on its own tmpfs),
 //   downwardAPI (kubernetes.io~downward-api) and projected (kubernetes.io~projected, on tmpfs as it
-//   may hold secrets): written with the atomic writer, rewritten in place on every call when the objects or
-//   the pod's metadata changed; always mounted read-only, as upstream.
+//   may hold secrets): written with the atomic writer, rewritten in place on every call when the
+//   objects or the pod's metadata changed; always mounted read-only, as upstream.
 // - subPath: bind-mounted from a descriptor opened beneath the volume onto
 //   ROOT/pods/<uid>/volume-subpaths/<volume>/<container>/<mount index> (see subpath.h).
 #include <map>
@@ -33,10 +33,17 @@ Result<VolumePaths> SetUpPodVolumes(const std::string& root_dir, const api::Pod&
                                     const ObjectProvider* objects = nullptr);
 
 // The container's mounts (volumeMounts resolved to host paths; subPaths bound safely, see
-// subpath.h).
+// subpath.h). `env` is the container's resolved environment, which subPathExpr expands from
+// ($(VAR), $$ for "$", as upstream ExpandContainerVolumeMounts: a missing or empty variable is an
+// error); without it, the literal env values of the spec.
+using EnvList = std::vector<std::pair<std::string, std::string>>;
 Result<std::vector<runtime::Mount>> ContainerMounts(const std::string& root_dir,
                                                     const api::Pod& pod, const api::Container& c,
-                                                    const VolumePaths& volumes);
+                                                    const VolumePaths& volumes,
+                                                    const EnvList* env = nullptr);
+
+// subPathExpr expanded (exposed for tests).
+Result<std::string> ExpandSubPathExpr(const std::string& expr, const EnvList& env);
 
 // Unmounts everything mounted below ROOT/pods/<uid> (tmpfs volumes, subPath binds), then removes
 // the directory (never crossing into a hostPath).

@@ -551,5 +551,136 @@ TEST(VolumeManager, SubPathEscapeThroughVolume_RefusedWithContext) {
   EXPECT_FALSE(PathExists(t.path() + "/pods/uid-1"));
 }
 
+struct Owner {
+  unsigned gid = 0, mode = 0;
+  bool operator==(const Owner&) const = default;
+};
+std::ostream& operator<<(std::ostream& o, const Owner& w) {
+  return o << "gid " << w.gid << " mode 0" << std::oct << w.mode << std::dec;
+}
+Owner OwnerOf(const std::string& p, bool follow = true) {
+  struct stat st;
+  int rc = follow ? ::stat(p.c_str(), &st) : ::lstat(p.c_str(), &st);
+  return rc == 0 ? Owner{static_cast<unsigned>(st.st_gid), st.st_mode & 07777u} : Owner{};
+}
+
+// As upstream SetVolumeOwnership: group fsGroup everywhere (symlinks included), files gain 0660
+// (emptyDir) or 0440 (API data volumes), directories also 0110 and setgid.
+TEST(VolumeManager, FsGroup_OwnershipAsUpstream_NoRewriteOnNextSync) {
+  if (!IsRoot()) GTEST_SKIP() << "needs root (chown, tmpfs)";
+  VolumeTempDir t;
+  StaticObjectProvider objs;
+  api::ConfigMap cm;
+  cm.metadata.name = "app-config";
+  cm.data = {{"a.conf", "1"}};
+  api::Secret s;
+  s.metadata.name = "app-secret";
+  s.data = {{"pw", "hunter2"}};
+  objs.Set({cm}, {s});
+  api::Pod pod = ManagerPod();
+  pod.spec.security_context.emplace();
+  pod.spec.security_context->fs_group = 4321;
+  api::Volume ed;
+  ed.name = "scratch";
+  ed.empty_dir.emplace();
+  pod.spec.volumes.push_back(ed);
+
+  auto paths = SetUpPodVolumes(t.path(), pod, &objs);
+  ASSERT_TRUE(paths.ok()) << paths.error().message();
+  std::string cfg = paths->at("cfg"), sec = paths->at("sec"), scratch = paths->at("scratch");
+  EXPECT_EQ(OwnerOf(scratch), (Owner{4321, 02777}));
+  EXPECT_EQ(OwnerOf(cfg), (Owner{4321, 02755}));
+  EXPECT_EQ(OwnerOf(cfg + "/a.conf"), (Owner{4321, 0644}));  // 0644 | 0440
+  EXPECT_EQ(OwnerOf(cfg + "/..data"), (Owner{4321, 02755}));  // the version directory
+  EXPECT_EQ(OwnerOf(cfg + "/..data", false).gid, 4321u);     // the symlink itself
+  EXPECT_EQ(OwnerOf(sec), (Owner{4321, 02755}));             // the tmpfs root
+  EXPECT_EQ(OwnerOf(sec + "/password"), (Owner{4321, 0440}));  // 0400 | 0440
+  EXPECT_EQ(OwnerOf(paths->at("info") + "/labels"), (Owner{4321, 0644}));
+
+  // The next sync finds nothing to rewrite (the payload's modes include the mask).
+  ASSERT_TRUE(SetUpPodVolumes(t.path(), pod, &objs).ok());
+  EXPECT_EQ(VersionDirs(cfg), 1u);
+  std::string v1 = Link(cfg + "/..data");
+  ASSERT_TRUE(SetUpPodVolumes(t.path(), pod, &objs).ok());
+  EXPECT_EQ(Link(cfg + "/..data"), v1);
+  // An update writes a new version, which gets the group too.
+  cm.data = {{"a.conf", "2"}};
+  objs.Set({cm}, {s});
+  ASSERT_TRUE(SetUpPodVolumes(t.path(), pod, &objs).ok());
+  EXPECT_NE(Link(cfg + "/..data"), v1);
+  EXPECT_EQ(Read(cfg + "/a.conf"), "2");
+  EXPECT_EQ(OwnerOf(cfg + "/a.conf"), (Owner{4321, 0644}));
+  EXPECT_EQ(OwnerOf(cfg + "/..data"), (Owner{4321, 02755}));
+  // The emptyDir's content belongs to the containers: it is not walked again.
+  ASSERT_TRUE(WriteFile(scratch + "/mine", "x", 0600).ok());
+  ASSERT_TRUE(SetUpPodVolumes(t.path(), pod, &objs).ok());
+  EXPECT_EQ(OwnerOf(scratch + "/mine").mode, 0600u);
+  EXPECT_EQ(OwnerOf(scratch), (Owner{4321, 02777}));  // later syncs keep the setgid bit
+  ASSERT_TRUE(TearDownPodVolumes(t.path(), "uid-1").ok());
+}
+
+TEST(VolumeManager, SubPathExpr_ExpandedFromTheEnvironment_AsUpstream) {
+  EnvList env = {{"POD_NAME", "web-1"}, {"EMPTY", ""}, {"NS", "prod"}};
+  struct Case {
+    std::string expr, want, error;
+  } cases[] = {
+      {"$(POD_NAME)", "web-1", ""},
+      {"logs/$(NS)/$(POD_NAME)", "logs/prod/web-1", ""},
+      {"a$$(POD_NAME)", "a$(POD_NAME)", ""},
+      {"cost$5", "cost$5", ""},
+      {"open$(POD_NAME", "open$(POD_NAME", ""},
+      {"$(NOPE)/$(EMPTY)/$(POD_NAME)", "", "missing value for EMPTY, NOPE"},
+  };
+  for (const auto& c : cases) {
+    auto r = ExpandSubPathExpr(c.expr, env);
+    if (c.error.empty()) {
+      ASSERT_TRUE(r.ok()) << c.expr << ": " << r.error().message();
+      EXPECT_EQ(*r, c.want) << c.expr;
+    } else {
+      ASSERT_FALSE(r.ok()) << c.expr;
+      EXPECT_EQ(r.error().message(), c.error);
+    }
+  }
+}
+
+TEST(VolumeManager, SubPathExpr_BoundLikeSubPath_EscapesRefused) {
+  if (!IsRoot()) GTEST_SKIP() << "needs root (bind mounts)";
+  VolumeTempDir t;
+  api::Pod pod = DownwardPod();
+  api::Volume v;
+  v.name = "data";
+  v.empty_dir.emplace();
+  pod.spec.volumes = {v};
+  auto paths = SetUpPodVolumes(t.path(), pod, nullptr);
+  ASSERT_TRUE(paths.ok());
+  api::VolumeMount m;
+  m.name = "data";
+  m.mount_path = "/logs";
+  m.sub_path_expr = "logs/$(POD_NAME)";
+  pod.spec.containers[0].volume_mounts = {m};
+  EnvList env = {{"POD_NAME", "web-1"}};
+  auto ok = ContainerMounts(t.path(), pod, pod.spec.containers[0], *paths, &env);
+  ASSERT_TRUE(ok.ok()) << ok.error().message();
+  EXPECT_TRUE(IsDirectory(paths->at("data") + "/logs/web-1"));  // created, as upstream
+  // Without a resolved environment, the spec's literal values are used.
+  pod.spec.containers[0].env.push_back({"POD_NAME", "lit", std::nullopt});
+  ASSERT_TRUE(ContainerMounts(t.path(), pod, pod.spec.containers[0], *paths).ok());
+  EXPECT_TRUE(IsDirectory(paths->at("data") + "/logs/lit"));
+  for (const auto& [val, msg] : std::vector<std::pair<std::string, std::string>>{
+           {"../../etc", "must not contain '..'"}, {"", "missing value for POD_NAME"}}) {
+    env = {{"POD_NAME", val}};
+    auto r = ContainerMounts(t.path(), pod, pod.spec.containers[0], *paths, &env);
+    ASSERT_FALSE(r.ok()) << val;
+    EXPECT_NE(r.error().message().find(msg), std::string::npos) << r.error().message();
+  }
+  m.sub_path_expr = "/$(POD_NAME)";
+  pod.spec.containers[0].volume_mounts = {m};
+  env = {{"POD_NAME", "x"}};
+  auto abs = ContainerMounts(t.path(), pod, pod.spec.containers[0], *paths, &env);
+  ASSERT_FALSE(abs.ok());
+  EXPECT_EQ(abs.error().message(), "error SubPath `/x` must not be an absolute path");
+  ASSERT_TRUE(TearDownPodVolumes(t.path(), "uid-1").ok());
+}
+
 }  // namespace
 }  // namespace nanolet::volume
