@@ -36,6 +36,8 @@ API_MS=$(( $(now_ms) - t0 ))
 sleep 2  # late status writes land before counting (a figure, not synchronisation)
 c=$(apiserver_ctl GET /counters)
 WRITES=$(jq '.counts["patch pods/status"] // 0' <<<"$c")
+EVENTS=$(jq '(.counts["create events"] // 0) + (.counts["patch events"] // 0)' <<<"$c")
+BURST=$(jq '.total' <<<"$c")
 
 t0=$(now_ms)
 for i in $(seq "$N"); do
@@ -54,10 +56,12 @@ IDLE=$(jq .total <<<"$c")
 printf '%-52s %10s\n' "$N pods created through the API -> all Running" "$API_MS ms"
 printf '%-52s %10s\n' "$N static pods -> all Running" "$STATIC_MS ms"
 printf '%-52s %10s\n' "status writes per API pod start" "$(awk -v w="$WRITES" -v n="$N" 'BEGIN{printf "%.2f", w/n}')"
+printf '%-52s %10s\n' "event writes per API pod start (Pulled/Created/Started)" "$(awk -v w="$EVENTS" -v n="$N" 'BEGIN{printf "%.2f", w/n}')"
+printf '%-52s %10s\n' "API requests per API pod start (all, kubectl's too)" "$(awk -v w="$BURST" -v n="$N" 'BEGIN{printf "%.2f", w/n}')"
 printf '%-52s %10s\n' "API requests in an idle minute ($((2 * N)) pods)" "$IDLE  $(jq -c .counts <<<"$c")"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 out=$NANOLET_SRC/bench/results.json
 [[ -s $out ]] || echo '{}' >"$out"
-jq --argjson a "$API_MS" --argjson s "$STATIC_MS" --argjson w "$WRITES" --argjson i "$IDLE" --argjson n "$N" \
-  '. * {cluster: {pods: $n, api_pods_running_ms: $a, static_pods_running_ms: $s, status_writes: $w, idle_minute_requests: $i}}' \
+jq --argjson a "$API_MS" --argjson s "$STATIC_MS" --argjson w "$WRITES" --argjson i "$IDLE" --argjson n "$N" --argjson e "$EVENTS" --argjson b "$BURST" \
+  '. * {cluster: {pods: $n, api_pods_running_ms: $a, static_pods_running_ms: $s, status_writes: $w, event_writes: $e, burst_requests: $b, idle_minute_requests: $i}}' \
   "$out" >"$out.tmp" && mv "$out.tmp" "$out"

@@ -7,10 +7,16 @@
 namespace nanolet::client {
 namespace reflector_detail {
 
+std::string Str(const nlohmann::json& m, const char* key) {
+  auto it = m.find(key);
+  return it != m.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 std::string Key(const nlohmann::json& obj) {
-  const auto& m = obj.value("metadata", nlohmann::json::object());
-  if (!m.is_object()) return "";
-  std::string ns = m.value("namespace", ""), name = m.value("name", "");
+  auto it = obj.find("metadata");
+  if (it == obj.end() || !it->is_object()) return "";
+  std::string ns = Str(*it, "namespace"), name = Str(*it, "name");
+  if (name.empty()) return "";
   return ns.empty() ? name : ns + "/" + name;
 }
 
@@ -90,6 +96,17 @@ Result<void> Reflector::List() {
 }
 
 void Reflector::HandleLine(std::string_view line, bool& gone) {
+  // An object of the wrong shape (a string where a map belongs, ...) is one bad event, not the end
+  // of the watch: the consumer's decoding throws nothing past here.
+  try {
+    HandleEvent(line, gone);
+  } catch (const std::exception& e) {
+    stats_.malformed++;
+    log::Warn("watch: malformed event skipped", {{"watch", opts_.name}, {"error", e.what()}});
+  }
+}
+
+void Reflector::HandleEvent(std::string_view line, bool& gone) {
   auto ev = nlohmann::json::parse(line, nullptr, false);
   if (ev.is_discarded() || !ev.is_object() || !ev.contains("type") || !ev["type"].is_string() ||
       !ev.contains("object") || !ev["object"].is_object()) {
@@ -101,11 +118,11 @@ void Reflector::HandleLine(std::string_view line, bool& gone) {
   std::string type = ev["type"].get<std::string>();
   nlohmann::json& obj = ev["object"];
   if (type == "ERROR") {
-    int code = obj.value("code", 0);
+    int code = obj.contains("code") && obj["code"].is_number_integer() ? obj["code"].get<int>() : 0;
     if (code == 410) {
       gone = true;
     } else {
-      log::Warn("watch: error event", {{"watch", opts_.name}, {"error", obj.value("message", "")}});
+      log::Warn("watch: error event", {{"watch", opts_.name}, {"error", Str(obj, "message")}});
     }
     return;
   }
@@ -175,7 +192,13 @@ void Reflector::Run() {
   int failures = 0;
   while (!stop_.load()) {
     if (need_list) {
-      if (auto r = List(); !r.ok()) {
+      Result<void> r = Ok();
+      try {
+        r = List();
+      } catch (const std::exception& e) {  // a list of the wrong shape
+        r = Error(std::string("list: malformed response: ") + e.what(), ErrorCode::kInvalid);
+      }
+      if (!r.ok()) {
         if (stop_.load()) break;
         log::Warn("list failed; retrying",
                   {{"watch", opts_.name},

@@ -71,6 +71,7 @@ class Reflector {
   // Returns true when the caller must relist (410), false to re-watch; an Error on a broken stream.
   Result<bool> Watch();
   void HandleLine(std::string_view line, bool& gone);
+  void HandleEvent(std::string_view line, bool& gone);
   void SleepFor(Duration d);
 
   RestClient& client_;

@@ -103,6 +103,22 @@ std::string StatusMessage(const Response& r) {
   return b;
 }
 
+// A transfer that got no HTTP answer, named by its cause. A certificate the kubeconfig's CA does
+// not trust is no outage: kPermission (not retried here; the callers retry with their backoff).
+Error TransferError(const std::string& what, CURLcode rc, const char* errbuf) {
+  std::string msg = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+  if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+      rc == CURLE_SSL_ISSUER_ERROR) {
+    return Error(what + ": x509: certificate verify failed: " + msg +
+                     " (is certificate-authority in the kubeconfig the apiserver's CA?)",
+                 ErrorCode::kPermission);
+  }
+  if (rc == CURLE_SSL_CERTPROBLEM) {
+    return Error(what + ": client certificate or key unusable: " + msg, ErrorCode::kPermission);
+  }
+  return Error(what + ": " + msg, ErrorCode::kUnavailable);
+}
+
 }  // namespace rest_detail
 
 using namespace rest_detail;
@@ -116,6 +132,11 @@ struct RestClient::Handle {
 
 Error StatusError(const Response& r, std::string_view what) {
   std::string msg = std::string(what) + ": " + std::to_string(r.status) + ": " + StatusMessage(r);
+  if (r.status == 401) {
+    msg = std::string(what) +
+          ": 401 Unauthorized: the apiserver rejected the credentials (bearer " +
+          "token expired or invalid, or client certificate not trusted): " + StatusMessage(r);
+  }
   ErrorCode code = ErrorCode::kUnknown;
   switch (r.status) {
     case 404:
@@ -283,10 +304,12 @@ Result<Response> RestClient::Once(std::string_view method, const std::string& pa
   CURLcode rc = curl_easy_perform(c);
   if (rc != CURLE_OK) {
     stats_.failures++;
-    std::string msg = errbuf[0] ? errbuf : curl_easy_strerror(rc);
-    if (out.too_large) msg = "response body too large";
     // A handle whose connection failed is dropped rather than pooled.
-    return Error(m + " " + cfg_.server + path + ": " + msg, ErrorCode::kUnavailable);
+    if (out.too_large) {
+      return Error(m + " " + cfg_.server + path + ": response body too large",
+                   ErrorCode::kUnavailable);
+    }
+    return TransferError(m + " " + cfg_.server + path, rc, errbuf);
   }
   Response resp;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp.status);
@@ -303,7 +326,8 @@ Result<Response> RestClient::Do(std::string_view method, const std::string& path
   for (int attempt = 0;; ++attempt) {
     std::string retry_after;
     auto r = Once(method, path, body, content_type, &retry_after);
-    bool retry = !r.ok() || r->status == 429 || r->status >= 500;
+    bool retry = (!r.ok() && !r.error().is(ErrorCode::kPermission)) ||
+                 (r.ok() && (r->status == 429 || r->status >= 500));
     if (!retry || attempt >= max_retries) return r;
     auto wait =
         backoff + std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 100)(rng));
@@ -379,9 +403,7 @@ Result<long> RestClient::Stream(const std::string& path,
   if (cancel.load()) return Error("watch " + path + ": cancelled", ErrorCode::kCancelled);
   if (rc != CURLE_OK) {
     stats_.failures++;
-    return Error(
-        "watch " + path + ": " + (errbuf[0] ? std::string(errbuf) : curl_easy_strerror(rc)),
-        ErrorCode::kUnavailable);
+    return TransferError("watch " + path, rc, errbuf);
   }
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);

@@ -29,12 +29,34 @@ void ApiserverSource::Stop() {
   shared_->alive = false;
 }
 
+namespace apiserver_source_detail {
+// Watch events carry the object's kind ("Pod"); list items may not. Anything else in a pod watch (a
+// broken or hostile stream) is skipped, never taken for a pod.
+bool WrongKind(const nlohmann::json& obj) {
+  if (!obj.contains("kind")) return false;
+  if (!obj["kind"].is_string() || obj["kind"].get<std::string>() != "Pod") return true;
+  return obj.contains("apiVersion") && obj["apiVersion"] != "v1";
+}
+std::string ObjectName(const nlohmann::json& obj) {
+  if (!obj.contains("metadata") || !obj["metadata"].is_object()) return "";
+  const auto& m = obj["metadata"];
+  auto str = [&](const char* k) {
+    return m.contains(k) && m[k].is_string() ? m[k].get<std::string>() : std::string();
+  };
+  return str("namespace") + "/" + str("name");
+}
+}  // namespace apiserver_source_detail
+
 std::optional<api::Pod> ApiserverSource::Decode(const nlohmann::json& obj) const {
+  std::string name = apiserver_source_detail::ObjectName(obj);
+  if (apiserver_source_detail::WrongKind(obj)) {
+    log::Warn("apiserver object skipped: not a v1 Pod",
+              {{"object", name},
+               {"kind", obj["kind"].dump()},
+               {"apiVersion", obj.value("apiVersion", nlohmann::json()).dump()}});
+    return std::nullopt;
+  }
   auto pod = api::DecodePod(obj);
-  std::string name =
-      obj.contains("metadata") && obj["metadata"].is_object()
-          ? obj["metadata"].value("namespace", "") + "/" + obj["metadata"].value("name", "")
-          : "";
   if (!pod.ok()) {
     log::Warn("apiserver pod skipped: does not decode",
               {{"pod", name}, {"error", pod.error().message()}});
@@ -67,9 +89,15 @@ void ApiserverSource::OnReplace(std::vector<nlohmann::json> items) {
 
 void ApiserverSource::OnEvent(client::EventType type, nlohmann::json object) {
   std::string uid;
-  if (object.contains("metadata") && object["metadata"].is_object())
-    uid = object["metadata"].value("uid", "");
+  if (object.contains("metadata") && object["metadata"].is_object() &&
+      object["metadata"].contains("uid") && object["metadata"]["uid"].is_string())
+    uid = object["metadata"]["uid"].get<std::string>();
   if (type == client::EventType::kDeleted) {
+    if (apiserver_source_detail::WrongKind(object)) {
+      log::Warn("apiserver object skipped: not a v1 Pod",
+                {{"object", apiserver_source_detail::ObjectName(object)}});
+      return;
+    }
     std::lock_guard<std::mutex> l(shared_->mu);
     if (shared_->pods.erase(uid) == 0) return;
   } else {

@@ -24,8 +24,19 @@ class ApiserverObjectProvider : public volume::ObjectProvider {
   Result<api::ConfigMap> GetConfigMap(const std::string& ns,
                                       const std::string& name) const override;
   Result<api::Secret> GetSecret(const std::string& ns, const std::string& name) const override;
+  // TokenRequest (serviceaccounts/{name}/token) bound to the pod, as upstream's token manager
+  // (pkg/kubelet/token): cached per (namespace, service account, audience, expiration, pod UID);
+  // refreshed once less than 20% of its lifetime is left or it is older than 24 h; the cached token is
+  // served while the apiserver fails and it has not expired. service_account_token.cc.
+  Result<std::string> GetServiceAccountToken(const api::Pod& pod,
+                                             const api::ServiceAccountTokenProjection& p) const override;
 
  private:
+  struct Token {
+    std::string token;
+    TimePoint issued{}, expires{};
+  };
+  mutable std::map<std::string, Token> tokens_;  // guarded by mu_
   struct Cached {
     TimePoint fetched{};
     std::optional<nlohmann::json> object;  // nullopt: NotFound

@@ -6,7 +6,11 @@
 // - a failed pull returns ErrImagePull with the pull error's text and advances the backoff (key
 //   "<pod uid>_<image>"); while in backoff no pull is tried and the result is ImagePullBackOff
 //   `Back-off pulling image "X"`; a good pull garbage-collects the backoff;
-// - the returned failure is what the worker records in its ReasonCache for the container.
+// - the returned failure is what the worker records in its ReasonCache for the container;
+// - with `events`, upstream's image events on the container (field path `field_path`): Pulling
+//   `Pulling image "X"`, Pulled `Successfully pulled image "X" in 1.2s (1.2s including waiting).
+//   Image size: N bytes.` or `Container image "X" already present on machine`, Failed `Failed to
+//   pull image "X": ...` (Warning), BackOff `Back-off pulling image "X"`, ErrImageNeverPull.
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +20,7 @@
 namespace nanolet::api {
 struct Container;
 struct Pod;
+class EventSink;
 }  // namespace nanolet::api
 namespace nanolet::runtime {
 class Runtime;
@@ -40,6 +45,7 @@ struct ImageResult {
 
 // Blocking (may pull): call from the worker pool, at most one per pod.
 ImageResult EnsureImageExists(runtime::Runtime& rt, Backoff& backoff, const api::Pod& pod,
-                              const api::Container& container, const runtime::PullAuth& auth);
+                              const api::Container& container, const runtime::PullAuth& auth,
+                              api::EventSink* events = nullptr, const std::string& field_path = "");
 
 }  // namespace nanolet::kubelet

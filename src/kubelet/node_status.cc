@@ -50,11 +50,111 @@ std::string LeasePath(const std::string& name) {
          name;
 }
 
+struct FsReading {
+  uint64_t available = 0, capacity = 0, inodes_free = 0, inodes = 0;
+};
+std::optional<FsReading> StatFs(const std::string& dir) {
+  struct statvfs s {};
+  std::string d = dir;
+  while (statvfs(d.c_str(), &s) != 0) {
+    auto slash = d.rfind('/');
+    if (slash == std::string::npos || d == "/") return std::nullopt;
+    d = slash == 0 ? "/" : d.substr(0, slash);
+  }
+  FsReading r;
+  r.available = static_cast<uint64_t>(s.f_bavail) * s.f_frsize;
+  r.capacity = static_cast<uint64_t>(s.f_blocks) * s.f_frsize;
+  r.inodes_free = s.f_ffree;
+  r.inodes = s.f_files;
+  return r;
+}
+
+std::optional<uint64_t> ReadUint(const std::string& path) {
+  auto data = ReadFile(path, 4096);
+  if (!data.ok()) return std::nullopt;
+  std::string t(Trim(*data));
+  if (t.empty() || !std::isdigit(static_cast<unsigned char>(t[0]))) return std::nullopt;
+  return std::strtoull(t.c_str(), nullptr, 10);
+}
+
+void ReportCondition(api::EventSink* events, const std::string& node, const api::NodeCondition& c,
+                     std::map<std::string, std::string>& reported) {
+  auto& last = reported[c.type];
+  if (last == c.status) return;
+  last = c.status;
+  if (!events) return;
+  // As upstream's setters (recordNodeStatusEvent): "Node <name> status is now: <event>".
+  bool t = c.status == "True";
+  std::string ev;
+  if (c.type == "MemoryPressure") ev = t ? "NodeHasInsufficientMemory" : "NodeHasSufficientMemory";
+  if (c.type == "DiskPressure") ev = t ? "NodeHasDiskPressure" : "NodeHasNoDiskPressure";
+  if (c.type == "PIDPressure") ev = t ? "NodeHasInsufficientPID" : "NodeHasSufficientPID";
+  if (c.type == "Ready") ev = t ? "NodeReady" : "NodeNotReady";
+  if (!ev.empty())
+    events->RecordNode(api::kEventNormal, ev, "Node " + node + " status is now: " + ev);
+}
+
 }  // namespace node_status_detail
 
 using namespace node_status_detail;
 
-api::Node BuildNode(const NodeStatusOptions& opts, const node::MachineInfo& mi, TimePoint now) {
+NodeReadings ReadNodeReadings(const std::string& root_dir) {
+  NodeReadings r;
+  if (auto mem = ReadFile("/proc/meminfo", 1 << 16); mem.ok()) {
+    for (const auto& line : Split(*mem, '\n')) {
+      if (StartsWith(line, "MemAvailable:")) {
+        r.memory_available = std::strtoull(line.c_str() + 13, nullptr, 10) * 1024;  // kB
+      }
+    }
+  }
+  if (auto fs = StatFs(root_dir)) {
+    r.nodefs_available = fs->available;
+    r.nodefs_capacity = fs->capacity;
+    r.nodefs_inodes_free = fs->inodes_free;
+    r.nodefs_inodes = fs->inodes;
+  }
+  if (auto fs = StatFs(root_dir + "/images")) {
+    r.imagefs_available = fs->available;
+    r.imagefs_capacity = fs->capacity;
+    r.imagefs_inodes_free = fs->inodes_free;
+    r.imagefs_inodes = fs->inodes;
+  }
+  // As upstream's pid signal: min(pid_max, threads-max) less the tasks running (loadavg's 4th field
+  // is running/total scheduling entities).
+  auto pid_max = ReadUint("/proc/sys/kernel/pid_max");
+  auto threads_max = ReadUint("/proc/sys/kernel/threads-max");
+  if (pid_max && threads_max && *threads_max < *pid_max) pid_max = threads_max;
+  if (auto la = ReadFile("/proc/loadavg", 4096); la.ok() && pid_max) {
+    auto parts = Split(*la, ' ');
+    if (parts.size() >= 4) {
+      auto slash = parts[3].find('/');
+      if (slash != std::string::npos) {
+        uint64_t tasks = std::strtoull(parts[3].c_str() + slash + 1, nullptr, 10);
+        r.pid_max = *pid_max;
+        r.pid_available = tasks < *pid_max ? *pid_max - tasks : 0;
+      }
+    }
+  }
+  return r;
+}
+
+NodePressure ComputePressure(const NodeReadings& r, const EvictionThresholds& t) {
+  auto below = [](const std::optional<uint64_t>& v, const std::optional<uint64_t>& total,
+                  double fraction) {
+    return v && total && *total > 0 &&
+           static_cast<double>(*v) < fraction * static_cast<double>(*total);
+  };
+  NodePressure p;
+  p.memory = r.memory_available && *r.memory_available < t.memory_available;
+  p.disk = below(r.nodefs_available, r.nodefs_capacity, t.nodefs_available) ||
+           below(r.nodefs_inodes_free, r.nodefs_inodes, t.nodefs_inodes_free) ||
+           below(r.imagefs_available, r.imagefs_capacity, t.imagefs_available);
+  p.pid = t.pid_available && below(r.pid_available, r.pid_max, *t.pid_available);
+  return p;
+}
+
+api::Node BuildNode(const NodeStatusOptions& opts, const node::MachineInfo& mi, TimePoint now,
+                    const NodePressure& pressure) {
   struct utsname u {};
   uname(&u);
   std::string arch = GoArch(u.machine);
@@ -89,10 +189,24 @@ api::Node BuildNode(const NodeStatusOptions& opts, const node::MachineInfo& mi, 
   auto cond = [&](const char* type, const char* status, const char* reason, const char* message) {
     st.conditions.push_back(api::NodeCondition{type, status, t, t, reason, message});
   };
-  cond("MemoryPressure", "False", "KubeletHasSufficientMemory",
-       "kubelet has sufficient memory available");
-  cond("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure");
-  cond("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available");
+  if (pressure.memory) {
+    cond("MemoryPressure", "True", "KubeletHasInsufficientMemory",
+         "kubelet has insufficient memory available");
+  } else {
+    cond("MemoryPressure", "False", "KubeletHasSufficientMemory",
+         "kubelet has sufficient memory available");
+  }
+  if (pressure.disk) {
+    cond("DiskPressure", "True", "KubeletHasDiskPressure", "kubelet has disk pressure");
+  } else {
+    cond("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure");
+  }
+  if (pressure.pid) {
+    cond("PIDPressure", "True", "KubeletHasInsufficientPID",
+         "kubelet has insufficient PID available");
+  } else {
+    cond("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available");
+  }
   cond("Ready", "True", "KubeletReady", "kubelet is posting ready status");
   if (!opts.host_ips.empty()) st.addresses.push_back({"InternalIP", opts.host_ips.front()});
   st.addresses.push_back({"Hostname", opts.node_name});
@@ -188,7 +302,18 @@ Result<void> NodeStatusAgent::Register() {
 
 Result<void> NodeStatusAgent::UpdateStatus(bool force) {
   TimePoint now = clock_.Now();
-  api::Node n = BuildNode(opts_, machine_, now);
+  // As upstream's eviction manager: a pressure observed stays reported for the transition period.
+  NodeReadings readings = opts_.readings ? opts_.readings() : ReadNodeReadings(opts_.root_dir);
+  NodePressure seen = ComputePressure(readings, opts_.eviction_hard);
+  if (seen.memory) memory_seen_ = now;
+  if (seen.disk) disk_seen_ = now;
+  if (seen.pid) pid_seen_ = now;
+  auto recent = [&](TimePoint t) {
+    return t != TimePoint{} && now - t < opts_.pressure_transition_period;
+  };
+  NodePressure pressure{seen.memory || recent(memory_seen_), seen.disk || recent(disk_seen_),
+                        seen.pid || recent(pid_seen_)};
+  api::Node n = BuildNode(opts_, machine_, now, pressure);
   // lastTransitionTime stays when a condition's status did not change.
   for (auto& c : n.status.conditions) {
     auto it = transition_.find(c.type + "=" + c.status);
@@ -206,6 +331,8 @@ Result<void> NodeStatusAgent::UpdateStatus(bool force) {
     return std::move(r).error().Wrap("update node status");
   }
   patches_++;
+  for (const auto& c : n.status.conditions)
+    ReportCondition(opts_.events, opts_.node_name, c, reported_);
   transition_.clear();
   for (const auto& c : n.status.conditions)
     transition_[c.type + "=" + c.status] = c.last_transition_time;

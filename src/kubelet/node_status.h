@@ -20,20 +20,54 @@
 // Threading: one thread of its own; Start/Stop from one thread. NodeUID() from any thread.
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "api/event_sink.h"
 #include "api/types.h"
 #include "client/rest_client.h"
 #include "node/machine_info.h"
 #include "util/clock.h"
 
 namespace nanolet::kubelet {
+
+// What upstream's eviction signals read on this machine (pkg/kubelet/eviction/api): unset when
+// unknown. memory.available is /proc/meminfo MemAvailable (upstream: capacity less the root
+// cgroup's working set); nodefs is the filesystem of --root-dir, imagefs that of ROOT/images;
+// pid.available is min(pid_max, threads-max) less the tasks running.
+struct NodeReadings {
+  std::optional<uint64_t> memory_available;
+  std::optional<uint64_t> nodefs_available, nodefs_capacity, nodefs_inodes_free, nodefs_inodes;
+  std::optional<uint64_t> imagefs_available, imagefs_capacity, imagefs_inodes_free, imagefs_inodes;
+  std::optional<uint64_t> pid_available, pid_max;
+};
+NodeReadings ReadNodeReadings(const std::string& root_dir);
+
+// Upstream's default hard eviction thresholds on Linux (DefaultEvictionHard):
+// memory.available<100Mi, nodefs.available<10%, nodefs.inodesFree<5%, imagefs.available<15%.
+// pid.available has no default upstream (PIDPressure only with a configured threshold): unset here
+// too.
+struct EvictionThresholds {
+  uint64_t memory_available = 100ULL << 20;
+  double nodefs_available = 0.10;
+  double nodefs_inodes_free = 0.05;
+  double imagefs_available = 0.15;
+  std::optional<double> pid_available;  // fraction of pid_max
+};
+
+struct NodePressure {
+  bool memory = false, disk = false, pid = false;
+  bool operator==(const NodePressure&) const = default;
+};
+// Which thresholds the readings cross (a signal without a reading never does).
+NodePressure ComputePressure(const NodeReadings& r, const EvictionThresholds& t);
 
 struct NodeStatusOptions {
   std::string node_name;
@@ -49,12 +83,24 @@ struct NodeStatusOptions {
   int lease_duration_seconds = 40;
   Duration lease_renew_interval = std::chrono::seconds(10);
   bool register_node = true;
+  EvictionThresholds eviction_hard;
+  // A pressure stays reported this long after its signal went back under the threshold (upstream
+  // --eviction-pressure-transition-period, 5 min).
+  Duration pressure_transition_period = std::chrono::minutes(5);
+  // The machine's readings (tests inject them); null: ReadNodeReadings(root_dir).
+  std::function<NodeReadings()> readings;
+  // Node events (NodeHasSufficientMemory, NodeReady, ...); null: none. Outlives the agent.
+  api::EventSink* events = nullptr;
 };
 
 // The Node upstream's setters would produce for this machine (labels, capacity, allocatable,
 // conditions all healthy, addresses, daemonEndpoints, nodeInfo). Times are `now`. Exposed for
 // tests.
-api::Node BuildNode(const NodeStatusOptions& opts, const node::MachineInfo& mi, TimePoint now);
+// Pressure conditions as upstream's setters: MemoryPressure KubeletHasInsufficientMemory /
+// KubeletHasSufficientMemory, DiskPressure KubeletHasDiskPressure / KubeletHasNoDiskPressure,
+// PIDPressure KubeletHasInsufficientPID / KubeletHasSufficientPID.
+api::Node BuildNode(const NodeStatusOptions& opts, const node::MachineInfo& mi, TimePoint now,
+                    const NodePressure& pressure = {});
 // Node statuses equal apart from condition heartbeat times (upstream nodeStatusHasChanged)?
 bool NodeStatusEqual(const api::NodeStatus& a, const api::NodeStatus& b);
 
@@ -90,6 +136,8 @@ class NodeStatusAgent {
   // Agent thread only.
   api::NodeStatus last_sent_;
   bool sent_ = false;
+  TimePoint memory_seen_{}, disk_seen_{}, pid_seen_{};  // last time each pressure was observed
+  std::map<std::string, std::string> reported_;         // condition type -> status events told
   TimePoint last_report_{};
   std::map<std::string, std::string> transition_;  // condition type -> lastTransitionTime
   nlohmann::json lease_;                           // last Lease written or read; null when unknown

@@ -117,6 +117,13 @@ void StatusManager::MarkSourcesReady() {
   cv_.notify_all();
 }
 
+std::string StatusManager::MirrorUID(const api::Pod& pod) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = mirrors_.find(Key(pod));
+  if (it == mirrors_.end() || it->second.metadata.uid == pod.metadata.uid) return "";
+  return it->second.metadata.uid;
+}
+
 void StatusManager::SetMirrorPods(std::vector<api::Pod> mirrors) {
   {
     std::lock_guard<std::mutex> l(mu_);

@@ -67,6 +67,9 @@ class StatusManager {
   void MarkSourcesReady();
   // The mirror pods currently in the apiserver (from the apiserver source).
   void SetMirrorPods(std::vector<api::Pod> mirrors);
+  // The UID of the mirror pod standing for `pod` (same namespace and name, another UID) in the
+  // apiserver, "" when there is none: the involved object of a static pod's events. Any thread.
+  std::string MirrorUID(const api::Pod& pod);
   const Stats& stats() const { return stats_; }
 
  private:

@@ -2,6 +2,8 @@
 
 #include <strings.h>
 
+#include <algorithm>
+
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/strings.h"
@@ -103,6 +105,128 @@ Result<std::optional<UserInfo>> TokenFileAuthenticator::AuthenticateToken(
   return std::optional<UserInfo>(it->second);
 }
 
+namespace auth_detail {
+constexpr size_t kMaxCached = 4096;
+
+std::vector<std::string> Strings(const nlohmann::json& j) {
+  std::vector<std::string> out;
+  if (!j.is_array()) return out;
+  for (const auto& v : j) {
+    if (v.is_string()) out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+std::string Str(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+}  // namespace auth_detail
+
+WebhookTokenAuthenticator::WebhookTokenAuthenticator(ApiPostFn post, Duration ttl,
+                                                     const Clock& clock)
+    : post_(std::move(post)), ttl_(ttl), clock_(clock) {}
+
+Result<std::optional<UserInfo>> WebhookTokenAuthenticator::AuthenticateToken(
+    const std::string& token) {
+  std::string key = Sha256Hex(token);
+  TimePoint now = clock_.Now();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = cache_.find(key);
+    if (it != cache_.end() && it->second.expires > now) return it->second.user;
+  }
+  nlohmann::json review = {{"apiVersion", "authentication.k8s.io/v1"},
+                           {"kind", "TokenReview"},
+                           {"spec", {{"token", token}}}};
+  reviews_++;
+  auto r = post_("/apis/authentication.k8s.io/v1/tokenreviews", review);
+  if (!r.ok()) return std::move(r).error().Wrap("TokenReview");
+  std::optional<UserInfo> user;
+  if (r->is_object() && r->contains("status") && (*r)["status"].is_object()) {
+    const auto& st = (*r)["status"];
+    if (st.value("authenticated", false) == true && st.contains("user") && st["user"].is_object()) {
+      const auto& u = st["user"];
+      user = UserInfo{auth_detail::Str(u, "username"), auth_detail::Str(u, "uid"),
+                      auth_detail::Strings(u.value("groups", nlohmann::json::array()))};
+    } else if (!auth_detail::Str(st, "error").empty()) {
+      log::V(2, "token rejected by TokenReview", {{"error", auth_detail::Str(st, "error")}});
+    }
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  if (cache_.size() >= auth_detail::kMaxCached) {
+    for (auto it = cache_.begin(); it != cache_.end();) {
+      it = it->second.expires <= now ? cache_.erase(it) : std::next(it);
+    }
+    if (cache_.size() >= auth_detail::kMaxCached) cache_.erase(cache_.begin());
+  }
+  cache_[key] = Cached{now + ttl_, user};
+  return user;
+}
+
+Result<std::optional<UserInfo>> UnionAuthenticator::AuthenticateToken(const std::string& token) {
+  std::optional<Error> err;
+  for (Authenticator* a : parts_) {
+    auto r = a->AuthenticateToken(token);
+    if (!r.ok()) {
+      err = r.error();
+      continue;
+    }
+    if (r->has_value()) return r;
+  }
+  if (err) return *err;
+  return std::optional<UserInfo>();
+}
+
+WebhookAuthorizer::WebhookAuthorizer(ApiPostFn post, std::string node_name, const Clock& clock,
+                                     Duration allowed_ttl, Duration denied_ttl)
+    : post_(std::move(post)),
+      node_name_(std::move(node_name)),
+      clock_(clock),
+      allowed_ttl_(allowed_ttl),
+      denied_ttl_(denied_ttl) {}
+
+bool WebhookAuthorizer::Authorize(const UserInfo& user, const RequestAttributes& attrs) {
+  nlohmann::json groups = user.groups;
+  nlohmann::json spec = {{"user", user.name},
+                         {"groups", groups},
+                         {"resourceAttributes",
+                          {{"verb", attrs.verb},
+                           {"group", ""},
+                           {"version", "v1"},
+                           {"resource", attrs.resource},
+                           {"subresource", attrs.subresource},
+                           {"name", node_name_}}}};
+  if (!user.uid.empty()) spec["uid"] = user.uid;
+  std::string key = Sha256Hex(spec.dump());
+  TimePoint now = clock_.Now();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = cache_.find(key);
+    if (it != cache_.end() && it->second.first > now) return it->second.second;
+  }
+  nlohmann::json review = {
+      {"apiVersion", "authorization.k8s.io/v1"}, {"kind", "SubjectAccessReview"}, {"spec", spec}};
+  reviews_++;
+  auto r = post_("/apis/authorization.k8s.io/v1/subjectaccessreviews", review);
+  if (!r.ok()) {
+    log::Warn("SubjectAccessReview failed: request denied",
+              {{"user", user.name}, {"error", r.error().message()}});
+    return false;
+  }
+  bool allowed = r->is_object() && r->contains("status") && (*r)["status"].is_object() &&
+                 (*r)["status"].value("allowed", false) == true;
+  std::lock_guard<std::mutex> l(mu_);
+  if (cache_.size() >= auth_detail::kMaxCached) {
+    for (auto it = cache_.begin(); it != cache_.end();) {
+      it = it->second.first <= now ? cache_.erase(it) : std::next(it);
+    }
+    if (cache_.size() >= auth_detail::kMaxCached) cache_.erase(cache_.begin());
+  }
+  cache_[key] = {now + (allowed ? allowed_ttl_ : denied_ttl_), allowed};
+  return allowed;
+}
+
 RequestAttributes AttributesFor(const std::string& method, const std::string& path) {
   RequestAttributes a;
   a.path = path;
@@ -162,7 +286,10 @@ AuthDecision AuthenticateAndAuthorize(const std::string& method, const std::stri
     }
     if (!u->has_value()) return d;
     d.user = std::move(**u);
-    d.user.groups.push_back("system:authenticated");
+    if (std::find(d.user.groups.begin(), d.user.groups.end(), "system:authenticated") ==
+        d.user.groups.end()) {
+      d.user.groups.push_back("system:authenticated");
+    }
   }
   if (!authz.Authorize(d.user, d.attrs)) {
     d.outcome = AuthOutcome::kForbidden;

@@ -15,7 +15,11 @@
 // Everything else is 403. Upstream's request attributes are computed anyway (verb, resource
 // "nodes", subresource proxy/stats/metrics/log) for the 403 message and a future
 // SubjectAccessReview authorizer.
+#include <atomic>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -23,6 +27,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "util/clock.h"
 #include "util/result.h"
 
 namespace nanolet::server {
@@ -55,6 +62,46 @@ class TokenFileAuthenticator final : public Authenticator {
   std::unordered_map<std::string, UserInfo> users_;  // constant after Load
 };
 
+// POST of a JSON body to an apiserver path, answering the decoded response (a non-2xx answer is an
+// Error). main wires it to the kubeconfig's client; the server module knows no client.
+using ApiPostFn =
+    std::function<Result<nlohmann::json>(const std::string& path, const nlohmann::json& body)>;
+
+// --authentication-token-webhook: tokens checked with the apiserver's TokenReview
+// (authentication.k8s.io/v1), as upstream's webhook token authenticator behind its cache: answers
+// (authenticated or not) are kept `ttl` (--authentication-token-webhook-cache-ttl, 2m), keyed by a
+// hash of the token; an apiserver that does not answer is an Error (401, logged), not cached.
+// Thread-safe.
+class WebhookTokenAuthenticator final : public Authenticator {
+ public:
+  WebhookTokenAuthenticator(ApiPostFn post, Duration ttl, const Clock& clock);
+  Result<std::optional<UserInfo>> AuthenticateToken(const std::string& token) override;
+  uint64_t reviews() const { return reviews_; }
+
+ private:
+  struct Cached {
+    TimePoint expires;
+    std::optional<UserInfo> user;
+  };
+  const ApiPostFn post_;
+  const Duration ttl_;
+  const Clock& clock_;
+  std::mutex mu_;
+  std::map<std::string, Cached> cache_;  // by token hash, guarded by mu_
+  std::atomic<uint64_t> reviews_{0};
+};
+
+// Several authenticators in turn (--token-auth-file, then the webhook), as upstream's union
+// authenticator: the first that knows the token wins; errors are returned only if none knew it.
+class UnionAuthenticator final : public Authenticator {
+ public:
+  explicit UnionAuthenticator(std::vector<Authenticator*> parts) : parts_(std::move(parts)) {}
+  Result<std::optional<UserInfo>> AuthenticateToken(const std::string& token) override;
+
+ private:
+  const std::vector<Authenticator*> parts_;
+};
+
 // What a request asks for, as upstream's kubelet names it (pkg/kubelet/server/auth.go).
 struct RequestAttributes {
   std::string verb;  // get, create, update, patch, delete
@@ -79,6 +126,28 @@ class GroupAuthorizer final : public Authorizer {
 
  private:
   const std::set<std::string> groups_;
+};
+
+// --authorization-mode Webhook: each request asked of the apiserver's SubjectAccessReview
+// (authorization.k8s.io/v1) with upstream kubelet's attributes (verb, resource "nodes", the
+// subresource, name = this node), cached as upstream (allowed 5 min, denied 30 s). An apiserver
+// that does not answer denies (logged), uncached. Thread-safe.
+class WebhookAuthorizer final : public Authorizer {
+ public:
+  WebhookAuthorizer(ApiPostFn post, std::string node_name, const Clock& clock,
+                    Duration allowed_ttl = std::chrono::minutes(5),
+                    Duration denied_ttl = std::chrono::seconds(30));
+  bool Authorize(const UserInfo& user, const RequestAttributes& attrs) override;
+  uint64_t reviews() const { return reviews_; }
+
+ private:
+  const ApiPostFn post_;
+  const std::string node_name_;
+  const Clock& clock_;
+  const Duration allowed_ttl_, denied_ttl_;
+  std::mutex mu_;
+  std::map<std::string, std::pair<TimePoint, bool>> cache_;  // guarded by mu_
+  std::atomic<uint64_t> reviews_{0};
 };
 
 enum class AuthOutcome { kAllowed, kUnauthorized, kForbidden };

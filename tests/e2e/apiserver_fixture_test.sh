@@ -258,4 +258,22 @@ check(st == 200 and p["metadata"]["name"] == "c", "state after pause: %s" % p)
 cnt = json.load(urllib.request.urlopen(ctl + "/counters"))["counts"]
 check(cnt.get("patch pods/status", 0) >= 3 and cnt.get("watch pods", 0) >= 3 and cnt.get("create pods", 0) >= 3, "counters: %s" % cnt)
 PY
+
+log "TokenReview and SubjectAccessReview (what a kubelet's webhook authn/authz asks)"
+NODE_TOKEN=$(grep ',system:node:e2e-node,' "$TMP/fx/tokens.csv" | cut -d, -f1)
+review() {  # TOKEN PATH BODY: as that user
+  curl -sS --cacert "$TMP/fx/ca.crt" -H "Authorization: Bearer $1" -H 'Content-Type: application/json' \
+    -X POST --data "$3" "$(jq -r .server "$TMP/fx/ready.json")$2"
+}
+TR=/apis/authentication.k8s.io/v1/tokenreviews
+SAR=/apis/authorization.k8s.io/v1/subjectaccessreviews
+out=$(review "$NODE_TOKEN" $TR '{"apiVersion":"authentication.k8s.io/v1","kind":"TokenReview","spec":{"token":"'"$(jq -r .token "$TMP/fx/ready.json")"'"}}')
+[[ $(jq -r '.status.authenticated, .status.user.username' <<<"$out" | tr '\n' ' ') == "true admin " ]] || fail "TokenReview of the admin token: $out"
+jq -e '.status.user.groups | index("system:masters")' <<<"$out" >/dev/null || fail "TokenReview groups: $out"
+out=$(review "$NODE_TOKEN" $TR '{"apiVersion":"authentication.k8s.io/v1","kind":"TokenReview","spec":{"token":"bogus"}}')
+[[ $(jq -r .status.authenticated <<<"$out") == false ]] || fail "TokenReview of a bogus token: $out"
+out=$(review "$NODE_TOKEN" $SAR '{"apiVersion":"authorization.k8s.io/v1","kind":"SubjectAccessReview","spec":{"user":"x","groups":["system:masters"],"resourceAttributes":{"verb":"get","resource":"nodes","subresource":"proxy","name":"e2e-node"}}}')
+[[ $(jq -r .status.allowed <<<"$out") == true ]] || fail "SubjectAccessReview of a system:masters user: $out"
+out=$(review "$NODE_TOKEN" $SAR '{"apiVersion":"authorization.k8s.io/v1","kind":"SubjectAccessReview","spec":{"user":"x","groups":["g"],"resourceAttributes":{"verb":"get","resource":"nodes","subresource":"proxy","name":"e2e-node"}}}')
+[[ $(jq -r .status.allowed <<<"$out") == false ]] || fail "SubjectAccessReview of a plain user: $out"
 log "PASS in $(( ($(date +%s%N) - T0) / 1000000 )) ms"

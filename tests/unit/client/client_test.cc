@@ -1,7 +1,9 @@
 // kubeconfig parsing, the token bucket, and the REST client and reflector against a tiny in-process
 // HTTP server (cpp-httplib) playing the apiserver.
 #include <gtest/gtest.h>
+
 #include <httplib.h>
+#include <atomic>
 
 #include <condition_variable>
 #include <mutex>
@@ -271,6 +273,50 @@ TEST(Reflector, ListWatch_Bookmark_Rewatch_GoneRelists) {
   EXPECT_EQ(watch_rvs[0], "10");
   EXPECT_EQ(watch_rvs[1], "20");  // from the bookmark, nothing replayed
   EXPECT_EQ(lists, 2);
+}
+
+// Objects of the wrong shape in a watch (a number for a name, a string for an error code, an
+// object the consumer cannot take) are skipped one by one; the watch goes on.
+TEST(Reflector, WrongShapes_SkippedAndTheWatchGoesOn) {
+  FakeApiserver api;
+  std::atomic<int> watches{0};
+  api.srv().Get("/api/v1/pods", [&](const httplib::Request& req, httplib::Response& res) {
+    if (req.get_param_value("watch") != "1") {
+      res.set_content(R"({"kind":"PodList","metadata":{"resourceVersion":"10"},"items":[]})",
+                      "application/json");
+      return;
+    }
+    std::string body;
+    if (watches++ == 0) {
+      body += R"({"type":"ADDED","object":{"metadata":{"name":5,"namespace":["x"]}}})"
+              "\n";
+      body += R"({"type":"ERROR","object":{"code":"410","message":7}})"
+              "\n";
+      body +=
+          R"({"type":"ADDED","object":{"metadata":{"name":"x","namespace":"default","resourceVersion":[1]}}})"
+          "\n";
+      body += R"({"type":"ADDED","object":)" + Pod("c", "13") + "}\n";
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    res.set_content(body, "application/json");
+  });
+  auto c = RestClient::Create(api.Config());
+  ASSERT_TRUE(c.ok());
+  Recorder rec;
+  Reflector::Options o;
+  o.path = "/api/v1/pods";
+  o.min_backoff = std::chrono::milliseconds(10);
+  Reflector r(**c, o, rec);
+  r.Start();
+  ASSERT_TRUE(rec.WaitFor(3));
+  r.Stop();
+  std::lock_guard<std::mutex> l(rec.mu);
+  EXPECT_EQ(rec.log[0], "replace:0");
+  EXPECT_EQ(rec.log[1], "added:x");  // a resourceVersion of the wrong type is only not remembered
+  EXPECT_EQ(rec.log[2], "added:c");
+  EXPECT_EQ(r.stats().malformed.load(), 1u);  // the nameless one
+  EXPECT_EQ(r.stats().lists.load(), 1u);      // the string code is no 410
 }
 
 }  // namespace
