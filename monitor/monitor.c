@@ -43,6 +43,9 @@
 #define ERR_MAX 4096             /* how much of runc's error text is reported */
 #define PARTIAL_IDLE_MS 1000    /* a pending partial line is logged (P) after this long without output */
 #define DRAIN_NS 1000000000LL    /* after the init exits, drain the pipes for at most this long */
+/* runc create/run gets this long; then it is killed by its PID and the monitor reports the timeout (nanolet waits
+ * 60 s for the monitor: a hung runc must not outlive that, held by a daemon nobody waits for). */
+#define RUNC_TIMEOUT_NS (50 * 1000000000LL)
 
 static const char *prog = "nanolet-monitor";
 
@@ -482,15 +485,32 @@ static void daemon_main(int rep, mode_t old_umask) {
     report(rep, "E", msg);
     _exit(1);
   }
-  int st = 0;
-  while (waitpid(runc, &st, 0) < 0) {
-    if (errno != EINTR) {
+  int st = 0, runc_timed_out = 0;
+  long long runc_deadline = now_ns() + RUNC_TIMEOUT_NS;
+  for (;;) {
+    pid_t w = waitpid(runc, &st, WNOHANG);
+    if (w == runc) break;
+    if (w < 0 && errno != EINTR) {
       st = 255 << 8; /* cannot happen: SIGCHLD has its default action */
       break;
     }
+    long long left = runc_deadline - now_ns();
+    if (left <= 0) {
+      kill(runc, SIGKILL);
+      while (waitpid(runc, &st, 0) < 0 && errno == EINTR) {
+      }
+      runc_timed_out = 1;
+      break;
+    }
+    struct pollfd pf = {sfd, POLLIN, 0};
+    poll(&pf, 1, left > 1000000000LL ? 1000 : (int)(left / 1000000) + 1);
+    struct signalfd_siginfo si;
+    while (read(sfd, &si, sizeof si) > 0) {
+    }
   }
+  raise(SIGCHLD); /* (blocked: pending) the loop below reaps whatever the drained signals announced */
   int init_pid = -1;
-  if (WIFEXITED(st) && WEXITSTATUS(st) == 0) init_pid = read_pid_file();
+  if (!runc_timed_out && WIFEXITED(st) && WEXITSTATUS(st) == 0) init_pid = read_pid_file();
   if (init_pid <= 0) {
     /* runc's error: what it printed on stderr (the err pipe), else its JSON log, else the exit status. */
     char text[ERR_MAX + 1];
@@ -507,7 +527,10 @@ static void daemon_main(int rep, mode_t old_umask) {
       json_error_msg(lb, text, sizeof text);
       trim(text);
     }
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+    if (runc_timed_out)
+      snprintf(msg, sizeof msg, "runc %s timed out after %llds (killed)%s%s", o_start ? "run" : "create",
+               RUNC_TIMEOUT_NS / 1000000000LL, text[0] ? ": " : "", text);
+    else if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
       snprintf(msg, sizeof msg, "runc %s succeeded but pid file %s is unreadable", o_start ? "run" : "create", o_pid);
     else if (text[0])
       snprintf(msg, sizeof msg, "%s", text);

@@ -53,6 +53,11 @@ struct SandboxConfig {
   int64_t cpu_period_us = 0;
   int64_t memory_limit_bytes = 0;
   std::vector<int64_t> supplemental_groups;
+  // The fast path (DESIGN.md): RunPodSandbox returns once the pause container runs, with CNI ADD still in
+  // flight; containers are created meanwhile and StartContainer waits for the network before the process
+  // starts. Set when a container needs the pod IP before it is created (env from status.podIP(s)): then
+  // RunPodSandbox returns only once the network is up.
+  bool wait_for_network = false;
   Labels labels;
   Labels annotations;
 };
@@ -117,6 +122,8 @@ struct SandboxStatus {
   std::string ip;                // primary pod IP ("" for hostNetwork: the kubelet reports the host IP)
   std::vector<std::string> ips;  // all pod IPs
   TimePoint created_at{};
+  // The fast path: Ready while CNI ADD is still in flight (no IP yet); not a sandbox to replace.
+  bool network_pending = false;
   std::string network_namespace_path;
   Labels labels;
   Labels annotations;
@@ -163,7 +170,9 @@ struct PullAuth {
 
 // Reported asynchronously by the runtime (from container monitors) as soon as it notices.
 struct ContainerEvent {
-  enum class Type { kStarted, kExited } type = Type::kExited;
+  // kSandboxNetwork: a sandbox's network setup ended (pod IP known, or the sandbox turned NotReady);
+  // container_id is the sandbox's ID.
+  enum class Type { kStarted, kExited, kSandboxNetwork } type = Type::kExited;
   std::string container_id;
   std::string sandbox_id;
   std::string pod_uid;
@@ -182,6 +191,9 @@ class Runtime {
   virtual Result<VersionInfo> Version() = 0;
 
   // Sandboxes. RunPodSandbox creates the namespaces, network and pause container; on failure nothing is left.
+  // The network may still be coming up when it returns (SandboxConfig::wait_for_network): the sandbox is Ready
+  // without an IP until then, StartContainer waits for it, and a failure turns the sandbox NotReady and fails
+  // the waiting StartContainer with ErrorCode::kUnavailable.
   virtual Result<std::string> RunPodSandbox(const SandboxConfig& config) = 0;
   // Stops every container of the sandbox (kill), then the pause container; releases the network. Idempotent.
   virtual Result<void> StopPodSandbox(const std::string& sandbox_id) = 0;
@@ -199,6 +211,15 @@ class Runtime {
   virtual Result<void> RemoveContainer(const std::string& container_id) = 0;
   virtual Result<ContainerStatus> GetContainerStatus(const std::string& container_id) = 0;
   virtual Result<std::vector<ContainerStatus>> ListContainers() = 0;
+  // Those of one pod (CRI's List* with a pod-UID label filter, as upstream's GetPodStatus asks, so a pod sync
+  // does not copy every pod's objects). A runtime may return more (callers still group with
+  // RuntimePodStatus::Build); the defaults list everything.
+  virtual Result<std::vector<SandboxStatus>> ListPodSandboxesOf(const std::string& pod_uid) {
+    return ListPodSandboxes();
+  }
+  virtual Result<std::vector<ContainerStatus>> ListContainersOf(const std::string& pod_uid) {
+    return ListContainers();
+  }
   // Runs cmd inside the container; on timeout the process is killed and timed_out is set.
   virtual Result<ExecResult> ExecSync(const std::string& container_id, const std::vector<std::string>& cmd,
                                       std::chrono::milliseconds timeout) = 0;

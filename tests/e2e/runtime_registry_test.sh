@@ -5,6 +5,10 @@
 # Bad input: an image that does not exist, a layer whose digest does not match (a blob corrupted in the
 # registry's storage), the registry down. Each ends in ErrImagePull naming the cause, leaves the image store
 # consistent (every blob matches its digest, `images list` works and lists only good images) and harms no pod.
+# Registry faults through tests/fixtures/registry_faults/proxy.py in front of the registry (one repository per
+# fault, all at once): garbage for a manifest, garbage for a layer, a layer download dropped halfway every time,
+# connections closed unanswered: each pod's status names its cause, nothing partial is in the store, and all
+# reach Running once the faults clear. A layer dropped once is resumed (Range) within one pull.
 source "$(dirname "$0")/lib.sh"
 "$NANOLET_SRC/scripts/build-test-image.sh" "$NANOLET_BUILD/images/busybox.oci.tar" >/dev/null
 REG_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -28,7 +32,10 @@ start_registry() {
 }
 stop_registry() { [[ -n $REG_PID ]] && { kill "$REG_PID" 2>/dev/null || true; wait "$REG_PID" 2>/dev/null || true; }; REG_PID=""; }
 # lib.sh's cleanup runs on EXIT; stop the registry first.
-trap 'rc=$?; stop_registry; (exit $rc); cleanup' EXIT
+PROXY_PID=""
+stop_proxy() { [[ -n $PROXY_PID ]] && { kill "$PROXY_PID" 2>/dev/null || true; wait "$PROXY_PID" 2>/dev/null || true; }; PROXY_PID=""; }
+# (set +e: under errexit `(exit $rc)` with rc != 0 would end the trap before cleanup ran.)
+trap 'rc=$?; stop_proxy || true; stop_registry || true; set +e; (exit $rc); cleanup' EXIT
 start_registry
 nlc() { local group=$1; shift; "$NANOLET_BUILD/nanolet" "$group" --root-dir "$ROOT" "$@"; }  # nlc images VERB ...
 
@@ -73,10 +80,79 @@ skopeo copy -q --dest-tls-verify=false --format v2s2 "oci-archive:$NANOLET_BUILD
   "docker://$REG/busybox:v2s2"
 tiny_layer=$(mk_tiny_image "$E2E_TMP/tiny")
 skopeo copy -q --dest-tls-verify=false "oci:$E2E_TMP/tiny:1" "docker://$REG/tiny:1"
+FAULTS=(garbage-manifest garbage-blob drop reset drop-once)
+for f in "${FAULTS[@]}"; do
+  skopeo copy -q --src-tls-verify=false --dest-tls-verify=false "docker://$REG/busybox:test" "docker://$REG/faults/$f:test"
+done
 blob=$REG_DIR/storage/docker/registry/v2/blobs/sha256/${tiny_layer:0:2}/$tiny_layer/data
 [[ -f $blob ]] || fail "tiny layer not in the registry storage at $blob"
 # Same size, different bytes: only the digest can tell.
 printf 'XXXXXXXX' | dd of="$blob" bs=1 seek=20 conv=notrunc status=none
+
+log "registry faults through the proxy: pods see the cause, the store stays clean, all recover"
+RULES=$E2E_TMP/proxy-rules.json
+jq -n '{"faults/garbage-manifest": "garbage-manifest", "faults/garbage-blob": "garbage-blob",
+  "faults/drop": "drop", "faults/reset": "reset", "faults/drop-once": "drop-once"}' >"$RULES"
+python3 "$NANOLET_SRC/tests/fixtures/registry_faults/proxy.py" --upstream "$REG" --rules "$RULES" \
+  --port-file "$E2E_TMP/proxy.port" 2>>"$E2E_TMP/proxy.log" &
+PROXY_PID=$!
+wait_for "fault proxy" 10 test -s "$E2E_TMP/proxy.port"
+PROXY=127.0.0.1:$(cat "$E2E_TMP/proxy.port")
+start_nanolet --insecure-registry "$REG" --insecure-registry "$PROXY"
+pod() { # NAME IMAGE
+  cat >"$MANIFESTS/$1.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: $1}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - {name: c, image: "$2", imagePullPolicy: Always, command: ["sleep", "3600"]}
+YAML
+}
+pull_failed() { # POD PATTERN: waiting reason ErrImagePull/ImagePullBackOff; message names the cause
+  local r m
+  r=$(pod_field "$1" '.status.containerStatuses[0].state.waiting.reason')
+  m=$(pod_field "$1" '.status.containerStatuses[0].state.waiting.message')
+  [[ $r == ErrImagePull || $r == ImagePullBackOff ]] && grep -qiE "$2" <<<"$m"
+}
+# The cause in the pod's status, or (while ImagePullBackOff's message is upstream's bare `Back-off pulling image
+# "X"`, which follows ErrImagePull within milliseconds) the status in pull backoff and the cause in the log line
+# the worker wrote for that pod.
+failed_with_cause() { # POD PATTERN
+  pull_failed "$1" "$2" && return 0
+  local r; r=$(pod_field "$1" '.status.containerStatuses[0].state.waiting.reason')
+  [[ $r == ErrImagePull || $r == ImagePullBackOff ]] &&
+    grep '"image not ready"' "$E2E_TMP/nanolet.log" | grep "pod=\"default/$1-" | grep -qiE "$2"
+}
+no_temporaries() { ! ls -A "$ROOT/images/blobs/sha256" "$ROOT/images/layers" 2>/dev/null | grep -q '^\.tmp'; }
+declare -A CAUSE=([garbage-manifest]="manifest is not JSON" [garbage-blob]="digest mismatch"
+  [drop]="transfer closed|resumed download" [reset]="empty reply|connection reset|recv failure")
+for f in "${!CAUSE[@]}"; do pod "f-$f" "$PROXY/faults/$f:test"; done
+for f in "${!CAUSE[@]}"; do
+  wait_for "f-$f: ErrImagePull naming the cause" 20 failed_with_cause "f-$f" "${CAUSE[$f]}"
+  msg=$(grep '"image not ready"' "$E2E_TMP/nanolet.log" | grep "pod=\"default/f-$f-" | grep -iE "${CAUSE[$f]}" |
+    tail -1 | sed 's/.*message=//' | cut -c1-200 || true)
+  log "$f: status $(pod_field "f-$f" '.status.containerStatuses[0].state.waiting.reason'), cause in status:" \
+    "$(pull_failed "f-$f" "${CAUSE[$f]}" && echo yes || echo no); error: $msg"
+done
+no_temporaries || fail "temporary blobs or layers left: $(ls -A "$ROOT/images/blobs/sha256" "$ROOT/images/layers")"
+[[ -z $(ls -A "$ROOT/images/layers") ]] || fail "a layer was unpacked from a faulty pull: $(ls -A "$ROOT/images/layers")"
+store_consistent || fail "store inconsistent after the faulty pulls"
+nlc images list | grep -q faults/ && fail "an image of a faulty pull is listed"
+# A layer dropped once is resumed where it stopped: the pull succeeds at its first attempt.
+pod f-drop-once "$PROXY/faults/drop-once:test"
+wait_for "f-drop-once Running (resumed)" 20 pod_phase_is f-drop-once Running
+grep -q "fault drop: GET /v2/faults/drop-once/blobs/" "$E2E_TMP/proxy.log" || fail "the proxy dropped no drop-once layer"
+grep '"image not ready"' "$E2E_TMP/nanolet.log" | grep -q 'pod="default/f-drop-once-' &&
+  fail "f-drop-once needed more than one pull: the dropped layer was not resumed"
+log "faults cleared"
+echo '{}' >"$RULES"
+t0=$(date +%s%N)
+for f in "${!CAUSE[@]}"; do wait_for "f-$f Running after the fault cleared" 30 pod_phase_is "f-$f" Running; done
+log "all recovered $(( ($(date +%s%N) - t0) / 1000000 )) ms after the faults cleared"
+store_consistent && no_temporaries || fail "store inconsistent after recovery"
+rm -f "$MANIFESTS"/f-*.yaml
 
 log "nanolet images pull --insecure-registry"
 t0=$(date +%s%N)
@@ -100,35 +176,17 @@ store_consistent || fail "store inconsistent after bad pulls"
 nlc images list | grep -q tiny && fail "the corrupt image is listed"
 
 log "pods: imagePullPolicy Always from the registry; bad images end in ErrImagePull"
-start_nanolet --insecure-registry "$REG"
-pod() { # NAME IMAGE
-  cat >"$MANIFESTS/$1.yaml" <<YAML
-apiVersion: v1
-kind: Pod
-metadata: {name: $1}
-spec:
-  terminationGracePeriodSeconds: 0
-  containers:
-  - {name: c, image: "$2", imagePullPolicy: Always, command: ["sleep", "3600"]}
-YAML
-}
 pod reg "$REG/busybox:test"
 wait_for "reg Running" 30 pod_phase_is reg Running
 reg_id=$(container_id reg c)
-pull_failed() { # POD PATTERN: waiting reason ErrImagePull/ImagePullBackOff; message (or the log) names the cause
-  local r m
-  r=$(pod_field "$1" '.status.containerStatuses[0].state.waiting.reason')
-  m=$(pod_field "$1" '.status.containerStatuses[0].state.waiting.message')
-  [[ $r == ErrImagePull || $r == ImagePullBackOff ]] && grep -qiE "$2" <<<"$m"
-}
-pull_failed_reason() { [[ $(pod_field "$1" '.status.containerStatuses[0].state.waiting.reason') == ErrImagePull ]]; }
+pull_failed_reason() { [[ $(pod_field "$1" '.status.containerStatuses[0].state.waiting.reason') =~ ^(ErrImagePull|ImagePullBackOff)$ ]]; }
 pod missing "$REG/busybox:nope"
 wait_for "missing: ErrImagePull" 20 pull_failed_reason missing
-wait_for "missing: message names the cause" 20 pull_failed missing "not found|unknown|404"
+wait_for "missing: message names the cause" 20 failed_with_cause missing "not found|unknown|404"
 log "missing: $(pod_field missing '.status.containerStatuses[0].state.waiting.message')"
 pod corrupt "$REG/tiny:1"
 wait_for "corrupt: ErrImagePull" 20 pull_failed_reason corrupt
-wait_for "corrupt: message names the digest" 20 pull_failed corrupt "digest"
+wait_for "corrupt: message names the digest" 20 failed_with_cause corrupt "digest"
 log "corrupt: $(pod_field corrupt '.status.containerStatuses[0].state.waiting.message')"
 
 log "registry down"
@@ -138,7 +196,7 @@ grep -qiE "connect|refused" "$E2E_TMP/pull.out" || { cat "$E2E_TMP/pull.out" >&2
 log "down: $(tail -1 "$E2E_TMP/pull.out")"
 pod down "$REG/busybox:test"
 wait_for "down: ErrImagePull" 20 pull_failed_reason down
-wait_for "down: message names the cause" 20 pull_failed down "connect|refused"
+wait_for "down: message names the cause" 20 failed_with_cause down "connect|refused"
 log "down: $(pod_field down '.status.containerStatuses[0].state.waiting.message')"
 
 store_consistent || fail "store inconsistent"
@@ -146,7 +204,9 @@ store_consistent || fail "store inconsistent"
 kill -0 "$NANOLET_PID" || fail "nanolet died"
 
 rm -f "$MANIFESTS"/*.yaml
-for p in reg missing corrupt down; do wait_for "$p gone" 30 pod_absent "$p"; done
+for p in reg missing corrupt down f-garbage-manifest f-garbage-blob f-drop f-reset f-drop-once; do
+  wait_for "$p gone" 30 pod_absent "$p"
+done
 [[ $(runc --root "$RUNC_ROOT" list -q | wc -l) == 0 ]] || fail "runc containers left"
 stop_nanolet
 log "PASS"

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <vector>
@@ -40,7 +41,14 @@ using WriteArchive = std::unique_ptr<archive, WriteFree>;
 
 std::string ArchiveError(archive* a) {
   const char* s = archive_error_string(a);
-  return s ? s : "unknown libarchive error";
+  std::string m = s ? s : "unknown libarchive error";
+  // "Write failed" alone hides the cause (ENOSPC, EIO...): name the errno too.
+  int e = archive_errno(a);
+  if (e > 0) {
+    std::string why = std::strerror(e);
+    if (m.find(why) == std::string::npos) m += ": " + why;
+  }
+  return m;
 }
 
 // A layer path made relative and clean: "/a/./b/" -> "a/b", "." -> "". A ".." component is an
@@ -120,9 +128,19 @@ la_ssize_t ReadDecompressed(archive* inner, void* data, const void** out) {
   return n;
 }
 
+// libarchive's disk writer reports some failures of the file system only as ARCHIVE_WARN ("Write
+// failed" on ENOSPC, for one): a warning whose errno says the disk failed is an error, or a layer
+// with truncated files would be committed.
+bool DiskFailed(archive* disk, la_ssize_t r) {
+  if (r < ARCHIVE_WARN) return true;
+  if (r != ARCHIVE_WARN) return false;
+  int e = archive_errno(disk);
+  return e == ENOSPC || e == EDQUOT || e == EIO || e == EROFS || e == EFBIG || e == ENOMEM;
+}
+
 Result<void> WriteEntry(archive* disk, archive* in, archive_entry* e, const std::string& shown) {
   int r = archive_write_header(disk, e);
-  if (r < ARCHIVE_WARN) return Error("entry \"" + shown + "\": " + ArchiveError(disk));
+  if (DiskFailed(disk, r)) return Error("entry \"" + shown + "\": " + ArchiveError(disk));
   if (r == ARCHIVE_WARN)
     log::V(4, "layer entry warning", {{"entry", shown}, {"warning", ArchiveError(disk)}});
   if (in && archive_entry_size(e) > 0 && r >= ARCHIVE_WARN) {
@@ -133,13 +151,14 @@ Result<void> WriteEntry(archive* disk, archive* in, archive_entry* e, const std:
       int rr = archive_read_data_block(in, &buf, &size, &offset);
       if (rr == ARCHIVE_EOF) break;
       if (rr < ARCHIVE_WARN) return Error("entry \"" + shown + "\": read: " + ArchiveError(in));
-      if (archive_write_data_block(disk, buf, size, offset) < ARCHIVE_WARN) {
+      // Any warning here is a failed write(2) or lseek(2).
+      if (archive_write_data_block(disk, buf, size, offset) != ARCHIVE_OK) {
         return Error("entry \"" + shown + "\": write: " + ArchiveError(disk));
       }
     }
   }
   r = archive_write_finish_entry(disk);
-  if (r < ARCHIVE_WARN) return Error("entry \"" + shown + "\": " + ArchiveError(disk));
+  if (DiskFailed(disk, r)) return Error("entry \"" + shown + "\": " + ArchiveError(disk));
   return Ok();
 }
 

@@ -49,6 +49,8 @@ struct Transfer {
   std::string sink_error;
   bool sink_failed = false;
   bool too_large = false;
+  bool resuming = false;  // a Range request: a 206 is the body too
+  uint64_t skip = 0;      // bytes of a 200 body the sink already has (a registry ignoring Range)
 };
 
 size_t OnHeader(char* data, size_t size, size_t n, void* user) {
@@ -71,8 +73,17 @@ size_t OnBody(char* data, size_t size, size_t n, void* user) {
   auto* t = static_cast<Transfer*>(user);
   size_t len = size * n;
   if (t->status == 0) curl_easy_getinfo(t->curl, CURLINFO_RESPONSE_CODE, &t->status);
-  if (t->sink && t->status == 200) {
-    auto r = (*t->sink)(data, len);
+  if (t->sink && (t->status == 200 || (t->status == 206 && t->resuming))) {
+    const char* p = data;
+    size_t left = len;
+    if (t->status == 200 && t->skip > 0) {
+      size_t drop = static_cast<size_t>(std::min<uint64_t>(t->skip, left));
+      t->skip -= drop;
+      p += drop;
+      left -= drop;
+      if (left == 0) return len;
+    }
+    auto r = (*t->sink)(p, left);
     if (!r.ok()) {
       t->sink_failed = true;
       t->sink_error = r.error().message();
@@ -214,12 +225,14 @@ RegistryClient::RegistryClient(Reference ref, runtime::PullAuth auth, RegistryOp
 Result<RegistryClient::Response> RegistryClient::Perform(
     const std::string& url, const std::string& accept, const std::string& authorization,
     const Sink* sink, bool small, const std::string& basic_user, const std::string& basic_password,
-    const std::string& post_body) {
+    const std::string& post_body, uint64_t offset) {
   std::unique_ptr<CURL, CurlFree> curl(curl_easy_init());
   if (!curl) return Error("curl_easy_init failed");
   Transfer t;
   t.curl = curl.get();
   t.sink = sink;
+  t.resuming = offset > 0;
+  t.skip = offset;
   char errbuf[CURL_ERROR_SIZE] = {0};
   std::unique_ptr<curl_slist, SlistFree> headers;
   auto add_header = [&](const std::string& h) {
@@ -227,6 +240,7 @@ Result<RegistryClient::Response> RegistryClient::Perform(
   };
   if (!accept.empty()) add_header("Accept: " + accept);
   if (!authorization.empty()) add_header("Authorization: " + authorization);
+  if (offset > 0) add_header("Range: bytes=" + std::to_string(offset) + "-");
   add_header("User-Agent: nanolet/" NANOLET_VERSION);
   CURL* c = curl.get();
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
@@ -327,13 +341,16 @@ Result<void> RegistryClient::Authenticate(const std::string& header) {
 
 Result<RegistryClient::Response> RegistryClient::Request(const std::string& url,
                                                          const std::string& accept,
-                                                         const Sink* sink, bool small) {
-  ASSIGN_OR_RETURN(Response resp, Perform(url, accept, authorization_, sink, small, "", "", ""));
+                                                         const Sink* sink, bool small,
+                                                         uint64_t offset) {
+  ASSIGN_OR_RETURN(Response resp,
+                   Perform(url, accept, authorization_, sink, small, "", "", "", offset));
   if (resp.status == 401 && resp.headers.count("www-authenticate")) {
     RETURN_IF_ERROR_CTX(Authenticate(resp.headers["www-authenticate"]), "GET " + url);
-    ASSIGN_OR_RETURN(resp, Perform(url, accept, authorization_, sink, small, "", "", ""));
+    ASSIGN_OR_RETURN(resp, Perform(url, accept, authorization_, sink, small, "", "", "", offset));
   }
-  if (resp.status != 200) return HttpError(resp.status, resp.body).Wrap("GET " + url);
+  if (resp.status != 200 && !(offset > 0 && resp.status == 206))
+    return HttpError(resp.status, resp.body).Wrap("GET " + url);
   return resp;
 }
 
@@ -370,8 +387,44 @@ Result<FetchedManifest> RegistryClient::GetManifest(const std::string& reference
 
 Result<void> RegistryClient::FetchBlob(const std::string& digest, const Sink& sink) {
   std::string url = base_ + "/blobs/" + digest;
-  RETURN_IF_ERROR(Request(url, "", &sink, false));
-  return Ok();
+  uint64_t delivered = 0;
+  bool sink_failed = false;
+  Sink counting = [&](const char* p, size_t n) -> Result<void> {
+    auto r = sink(p, n);
+    if (!r.ok()) {
+      sink_failed = true;
+      return r;
+    }
+    delivered += n;
+    return Ok();
+  };
+  for (int resumed = 0;; ++resumed) {
+    const uint64_t before = delivered;
+    auto r = Request(url, "", &counting, false, delivered);
+    if (r.ok()) {
+      if (resumed > 0) {
+        log::Info("resumed blob download finished",
+                  {{"digest", digest}, {"bytes", std::to_string(delivered)},
+                   {"resumed", std::to_string(resumed)}});
+      }
+      return Ok();
+    }
+    // Only a transfer the network cut short after some progress is resumed: an HTTP error, a
+    // refused connection or our own sink's failure is final.
+    const Error& e = r.error();
+    const bool cut = !sink_failed && delivered > before &&
+                     (e.is(ErrorCode::kUnavailable) || e.is(ErrorCode::kTimeout)) &&
+                     e.message().find(": HTTP ") == std::string::npos;
+    if (!cut || resumed >= opts_.blob_resume_attempts) {
+      if (resumed == 0) return std::move(r).error();
+      return Error(e.message() + " (after " + std::to_string(resumed) + " resumed download" +
+                       (resumed == 1 ? "" : "s") + ", " + std::to_string(delivered) +
+                       " bytes received)",
+                   e.code());
+    }
+    log::Warn("blob download cut off; resuming",
+              {{"digest", digest}, {"bytes", std::to_string(delivered)}, {"error", e.message()}});
+  }
 }
 
 }  // namespace nanolet::image

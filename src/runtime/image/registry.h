@@ -27,6 +27,10 @@ struct RegistryOptions {
   // Whole-request deadline for small requests (manifests, tokens); blobs have none beyond the speed
   // limit.
   std::chrono::seconds small_request_timeout{60};
+  // A blob download cut off by the network (connection dropped or stalled, not an HTTP error) after
+  // some bytes arrived is resumed with `Range: bytes=N-` up to this many times; a registry that
+  // answers 200 instead of 206 is read again from the start, its first N bytes skipped.
+  int blob_resume_attempts = 3;
 };
 
 struct FetchedManifest {
@@ -51,8 +55,8 @@ class RegistryClient {
   // When `reference` is a digest the body must match it. A 404 is ErrorCode::kNotFound ("manifest
   // unknown").
   Result<FetchedManifest> GetManifest(const std::string& reference);
-  // GET /v2/<name>/blobs/<digest> streamed into `sink` (which sees only the 200 body). Verification
-  // is the caller's (BlobWriter::Commit).
+  // GET /v2/<name>/blobs/<digest> streamed into `sink` (which sees only the body, once, in order,
+  // also across resumed transfers). Verification is the caller's (BlobWriter::Commit).
   Result<void> FetchBlob(const std::string& digest,
                          const std::function<Result<void>(const char*, size_t)>& sink);
 
@@ -61,14 +65,16 @@ class RegistryClient {
 
  private:
   struct Response;
+  // `offset` > 0: a resumed blob download (Range: bytes=offset-; a 206 or a 200 whose first offset
+  // bytes are skipped).
   Result<Response> Request(const std::string& url, const std::string& accept,
                            const std::function<Result<void>(const char*, size_t)>* sink,
-                           bool small);
+                           bool small, uint64_t offset = 0);
   Result<Response> Perform(const std::string& url, const std::string& accept,
                            const std::string& authorization,
                            const std::function<Result<void>(const char*, size_t)>* sink, bool small,
                            const std::string& basic_user, const std::string& basic_password,
-                           const std::string& post_body);
+                           const std::string& post_body, uint64_t offset = 0);
   Result<void> Authenticate(const std::string& challenge);
 
   Reference ref_;

@@ -1,5 +1,7 @@
 #include "runtime/network/cni_network.h"
 
+#include "runtime/network/masquerade.h"
+
 #include <arpa/inet.h>
 #include <unistd.h>
 
@@ -212,7 +214,7 @@ std::string BuiltinCniConfig(const CniOptions& o) {
                {"routes", json::array({{{"dst", "0.0.0.0/0"}}})},
                {"dataDir", JoinPath(o.root_dir, "cni/networks")}};
   json bridge = {{"type", "bridge"}, {"bridge", o.default_bridge}, {"isGateway", true},
-                 {"ipMasq", true},   {"hairpinMode", true},        {"ipam", ipam}};
+                 {"ipMasq", !o.shared_masquerade}, {"hairpinMode", true}, {"ipam", ipam}};
   json portmap = {{"type", "portmap"}, {"capabilities", {{"portMappings", true}}}};
   json list = {{"cniVersion", "1.0.0"},
                {"name", o.default_network_name},
@@ -520,6 +522,12 @@ Result<std::unique_ptr<CniNetwork>> CniNetwork::Create(const CniOptions& options
     impl->base_env.emplace_back(
         "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
   log::Info("cni network", {{"name", impl->conf.name}, {"config", impl->conf.source}});
+  if (impl->conf.source == kBuiltinSource && options.shared_masquerade) {
+    // Without it pods still reach each other and the node; only traffic leaving the node lacks NAT.
+    if (auto m = EnsureMasquerade(options.default_bridge, options.default_subnet); !m.ok()) {
+      log::Warn("pod traffic leaving the node is not masqueraded", {{"error", m.error().message()}});
+    }
+  }
   return std::unique_ptr<CniNetwork>(new CniNetwork(std::move(impl)));
 }
 

@@ -62,6 +62,10 @@ struct CniOptions {
   // cmdAdd, cmdDel and cmdCheck return at once without mappings), and each exec costs ~7 ms here.
   bool skip_idle_portmap = true;
   std::chrono::milliseconds plugin_timeout{30000};
+  // The built-in config's outbound NAT: one chain for the whole subnet, installed at Create
+  // (masquerade.h), instead of the bridge plugin's ipMasq chain per pod (several iptables execs per ADD
+  // and per DEL, and a chain left behind by any pod whose DEL never ran).
+  bool shared_masquerade = true;
 };
 
 class CniNetwork : public PodNetwork {

@@ -10,10 +10,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <random>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -40,6 +43,13 @@ struct OciRuntime::SandboxRecord {
   int64_t pause_pid = 0;
   bool network_set_up = false;
   bool stopped = false;
+  // The fast path: CNI ADD runs on cni_thread after RunPodSandbox returned. network_pending (persisted) and
+  // network_error are guarded by mu_; waiters use net_cv_. cni_thread is joined under join_mu.
+  bool network_pending = false;
+  std::string network_error;
+  std::mutex join_mu;
+  std::thread cni_thread;
+  std::mutex save_mu;  // orders meta.json writes from the CNI thread and the caller
 };
 
 struct OciRuntime::ContainerRecord {
@@ -152,6 +162,7 @@ json SandboxToJson(const OciRuntime::SandboxRecord& s) {
   j["ns"] = {{"network", s.ns.network}, {"ipc", s.ns.ipc}, {"uts", s.ns.uts}, {"pid", s.ns.pid}};
   j["pausePid"] = s.pause_pid;
   j["networkSetUp"] = s.network_set_up;
+  j["networkPending"] = s.network_pending;
   j["stopped"] = s.stopped;
   j["hostNetwork"] = s.config.host_network;
   j["hostname"] = s.config.hostname;
@@ -211,6 +222,7 @@ void SandboxFromJson(const json& j, OciRuntime::SandboxRecord& s) {
   }
   s.pause_pid = j.value("pausePid", int64_t{0});
   s.network_set_up = j.value("networkSetUp", false);
+  s.network_pending = j.value("networkPending", false);
   s.stopped = j.value("stopped", false);
   s.config.pod_uid = s.status.pod_uid;
   s.config.pod_name = s.status.pod_name;
@@ -247,6 +259,24 @@ void ContainerFromJson(const json& j, OciRuntime::ContainerRecord& c) {
   c.stop_signal = j.value("stopSignal", "");
   c.rootfs_mounted = j.value("rootfsMounted", false);
 }
+// /etc/hosts as the kubelet writes it (managed hosts file); `ip` is "" until CNI ADD returned.
+std::string HostsFile(const SandboxConfig& config, const std::string& hostname, const std::string& ip) {
+  std::string hosts;
+  if (config.host_network) {
+    if (auto host = ReadFile("/etc/hosts"); host.ok()) hosts = std::move(*host);
+  } else {
+    hosts =
+        "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
+        "ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\n"
+        "fe00::2\tip6-allrouters\n";
+    if (!ip.empty()) hosts += ip + "\t" + hostname + "\n";
+  }
+  for (const auto& [alias_ip, names] : config.host_aliases) {
+    hosts += "\n# Entries added by HostAliases.\n" + alias_ip + "\t" + Join(names, "\t") + "\n";
+  }
+  return hosts;
+}
+
 }  // namespace
 
 OciRuntime::OciRuntime(const OciOptions& options) : opts_(options) {}
@@ -301,6 +331,22 @@ Result<void> OciRuntime::Init() {
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   LoadState();
   watcher_ = std::thread([this] { WatchExits(); });
+  // Sandboxes the earlier nanolet left half made or whose pause container died: stop them now (their pause
+  // container, containers and network), as the kubelet would before replacing them, so that no pause
+  // container or pod IP of a sandbox nobody will use again outlives the restart. The kubelet removes them.
+  std::vector<std::string> dead;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& [id, rec] : sandboxes_) {
+      if (rec->status.state != SandboxState::kReady && !rec->stopped) dead.push_back(id);
+    }
+  }
+  for (const auto& id : dead) {
+    log::Info("stopping pod sandbox that is not ready after a restart", {{"sandbox", id}});
+    if (auto r = StopPodSandbox(id); !r.ok()) {
+      log::Warn("stop pod sandbox", {{"sandbox", id}, {"error", r.error().message()}});
+    }
+  }
   return Ok();
 }
 
@@ -310,6 +356,12 @@ OciRuntime::~OciRuntime() {
     (void)!::write(wake_fd_, &one, sizeof one);
   }
   if (watcher_.joinable()) watcher_.join();
+  std::vector<std::shared_ptr<SandboxRecord>> all;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (const auto& [id, rec] : sandboxes_) all.push_back(rec);
+  }
+  for (const auto& rec : all) JoinNetwork(*rec);
   if (inotify_fd_ >= 0) ::close(inotify_fd_);
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
@@ -329,16 +381,135 @@ std::vector<std::string> OciRuntime::Runc(std::vector<std::string> args) const {
 
 std::string OciRuntime::PodCgroup(const std::string& pod_uid) const { return opts_.cgroup_parent + "/pod" + pod_uid; }
 
-Result<void> OciRuntime::SaveSandbox(const SandboxRecord& s) {
-  return WriteFileAtomic(s.dir + "/meta.json", SandboxToJson(s).dump());
+Result<void> OciRuntime::SaveSandbox(SandboxRecord& s) {
+  // The CNI thread and the pod's caller both save: snapshot and write under save_mu so that the last file
+  // written holds the latest state.
+  std::lock_guard<std::mutex> order(s.save_mu);
+  std::string data;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    data = SandboxToJson(s).dump();
+  }
+  return WriteFileAtomic(s.dir + "/meta.json", data);
 }
 Result<void> OciRuntime::SaveContainer(const ContainerRecord& c) {
   return WriteFileAtomic(c.dir + "/meta.json", ContainerToJson(c).dump());
 }
 
-// Adopts what an earlier nanolet left: records from meta.json; containers whose exit file appeared while
-// we were away are reported exited; running ones keep running untouched.
+namespace oci_recovery_detail {
+
+// What the processes an earlier nanolet left behind tell about our state (one pass over /proc). Nothing
+// stops them when nanolet is SIGKILLed: a monitor's `runc run`, a `runc delete`, a CNI plugin may still be
+// changing runc state, mounts and IPAM after the new nanolet started.
+struct ProcScan {
+  bool in_flight = false;          // runc on our --root, a monitor not yet a daemon, a CNI plugin on our netns dir
+  std::string example;             // the first such command line, for the log
+  std::set<std::string> monitors;  // IDs whose monitor daemon is alive (it writes the exit file later)
+};
+
+ProcScan ScanProcesses(const std::string& runc_root, const std::string& netns_dir) {
+  ProcScan out;
+  auto pids = ListDir("/proc");
+  if (!pids.ok()) return out;
+  const std::string self = std::to_string(::getpid());
+  const std::string cni_env = "CNI_NETNS=" + netns_dir + "/";
+  for (const auto& pid : *pids) {
+    auto digit = [](char ch) { return ch >= '0' && ch <= '9'; };
+    if (pid.empty() || pid == self || !std::all_of(pid.begin(), pid.end(), digit)) continue;
+    auto cmd = ReadFile("/proc/" + pid + "/cmdline", 65536);
+    if (!cmd.ok() || cmd->empty()) continue;  // kernel threads, zombies, gone
+    std::vector<std::string> argv = Split(*cmd, '\0');
+    auto arg_after = [&](std::string_view flag) -> std::string {
+      for (size_t i = 0; i + 1 < argv.size(); ++i) {
+        if (argv[i] == flag) return argv[i + 1];
+      }
+      return "";
+    };
+    bool flight = false;
+    if (EndsWith(argv[0], "nanolet-monitor")) {
+      if (arg_after("--runc-root") != runc_root) continue;
+      // The daemon is a session leader; the process nanolet started waits for its report and is not.
+      auto stat = ReadFile("/proc/" + pid + "/stat", 4096);
+      std::vector<std::string> f;
+      if (stat.ok() && stat->rfind(')') != std::string::npos) f = Split(stat->substr(stat->rfind(')') + 2), ' ');
+      if (f.size() > 3 && f[3] == pid) {
+        out.monitors.insert(arg_after("--id"));
+      } else {
+        flight = true;
+      }
+    } else if (arg_after("--root") == runc_root) {
+      flight = true;  // runc run/create/start/kill/delete/exec on our containers
+    } else if (auto env = ReadFile("/proc/" + pid + "/environ", 65536);
+               env.ok() && env->find(cni_env) != std::string::npos) {
+      flight = true;  // a CNI plugin (ADD or DEL) on one of our namespaces
+    }
+    if (flight && !out.in_flight) {
+      out.in_flight = true;
+      std::string line = *cmd;
+      std::replace(line.begin(), line.end(), '\0', ' ');
+      out.example = pid + ": " + line.substr(0, 200);
+    }
+  }
+  return out;
+}
+
+struct RuncEntry {
+  std::string status;  // created, running, stopped, paused
+  int64_t pid = 0;
+};
+
+TimePoint FileMtime(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return TimePoint{};
+  return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::seconds(st.st_mtim.tv_sec) +
+                                                                   std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+}
+
+// Waits (at most 30 s) until no process of an earlier nanolet is still changing our state, then returns
+// what runc (`runc_list`: the runc command line of `list -f json`) knows of our containers; nullopt when runc
+// could not be asked. `live_monitors` gets the IDs whose monitor daemon is alive.
+std::optional<std::map<std::string, RuncEntry>> SettleAndListRunc(const std::string& runc_root,
+                                                                 const std::string& netns_dir,
+                                                                 const std::vector<std::string>& runc_list,
+                                                                 std::set<std::string>& live_monitors) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  ProcScan scan = ScanProcesses(runc_root, netns_dir);
+  if (scan.in_flight) log::Info("waiting for operations of the previous nanolet", {{"process", scan.example}});
+  while (scan.in_flight && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(20));  // polling other processes' exit: nothing to wait on
+    scan = ScanProcesses(runc_root, netns_dir);
+  }
+  if (scan.in_flight) log::Warn("previous nanolet's operations still running", {{"process", scan.example}});
+  live_monitors = std::move(scan.monitors);
+  auto r = Run(runc_list, {.timeout = milliseconds(20000)});
+  if (!r.ok() || !r->success()) return std::nullopt;
+  std::map<std::string, RuncEntry> out;
+  try {
+    auto j = json::parse(r->out);
+    if (j.is_array()) {
+      for (const auto& e : j) out[e.value("id", "")] = {e.value("status", ""), e.value("pid", int64_t{0})};
+    }
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  return out;
+}
+
+}  // namespace oci_recovery_detail
+
+// Adopts what an earlier nanolet left: records from meta.json, reconciled with runc (a container the
+// earlier nanolet saved as "created" may have been started by its monitor since, or never run at all);
+// containers whose exit file appeared while we were away are reported exited; running ones keep running
+// untouched. Containers that never ran are removed: nothing of them is worth reporting, and the next
+// attempt keeps their restart count.
 void OciRuntime::LoadState() {
+  std::set<std::string> live_monitors;
+  std::optional<std::map<std::string, oci_recovery_detail::RuncEntry>> runc_state;
+  if (RuncUsable().ok()) {
+    runc_state = oci_recovery_detail::SettleAndListRunc(runc_root_, netns_dir_, Runc({"list", "-f", "json"}),
+                                                        live_monitors);
+  }
+  std::vector<std::string> never_ran;
   std::lock_guard<std::mutex> l(mu_);
   if (auto names = ListDir(state_dir_ + "/sandboxes"); names.ok()) {
     for (const auto& id : *names) {
@@ -357,7 +528,22 @@ void OciRuntime::LoadState() {
         continue;
       }
       rec->dir = dir;
+      if (runc_state) {
+        // The pause container may have started after the earlier nanolet last saved (pausePid 0).
+        if (auto rs = runc_state->find(id); rs != runc_state->end() && rs->second.status == "running" &&
+                                            rs->second.pid > 0) {
+          rec->pause_pid = rs->second.pid;
+        }
+      }
       bool alive = ProcessAlive(rec->pause_pid) && !PathExists(exits_dir_ + "/" + id + ".json");
+      if (rec->network_pending) {
+        // The earlier nanolet died during CNI ADD: the pod IP is unknown. NotReady makes the kubelet replace
+        // the sandbox; DEL (idempotent) at teardown releases whatever ADD had allocated.
+        rec->network_pending = false;
+        rec->network_set_up = true;
+        rec->network_error = "network setup interrupted by a restart of nanolet";
+        alive = false;
+      }
       rec->status.state = alive && !rec->stopped ? SandboxState::kReady : SandboxState::kNotReady;
       sandboxes_[id] = rec;
     }
@@ -380,16 +566,37 @@ void OciRuntime::LoadState() {
         continue;
       }
       rec->dir = dir;
+      if (rec->status.state == ContainerState::kCreated && runc_state) {
+        // Saved before its process started: did the monitor's `runc run` (or a `runc start`) go through?
+        // runc removes exec.fifo when the process is started; a created or stopped container that still has
+        // it never ran.
+        auto rs = runc_state->find(id);
+        bool started = rs != runc_state->end() && rs->second.status != "created" &&
+                       !PathExists(runc_root_ + "/" + id + "/exec.fifo");
+        if (started) {
+          rec->status.state = ContainerState::kRunning;
+          if (rs->second.pid > 0) rec->status.pid = rs->second.pid;
+          if (rec->status.started_at == TimePoint{}) {
+            rec->status.started_at = oci_recovery_detail::FileMtime(dir + "/pid");
+            if (rec->status.started_at == TimePoint{}) rec->status.started_at = std::chrono::system_clock::now();
+          }
+          log::Info("adopting container started after the last save", {{"container", id}});
+          (void)SaveContainer(*rec);
+        } else if (rs != runc_state->end() || !PathExists(exits_dir_ + "/" + id + ".json")) {
+          never_ran.push_back(id);
+        }
+      }
       containers_[id] = rec;
     }
   }
+  for (const auto& id : never_ran) containers_.erase(id);
   // Exit files that appeared meanwhile.
   std::vector<std::string> exited;
   for (const auto& [id, rec] : containers_) {
     if (rec->status.state != ContainerState::kExited && PathExists(exits_dir_ + "/" + id + ".json")) {
       exited.push_back(id);
     } else if (rec->status.state == ContainerState::kRunning && !ProcessAlive(rec->status.pid) &&
-               !PathExists(exits_dir_ + "/" + id + ".json")) {
+               !live_monitors.count(id) && !PathExists(exits_dir_ + "/" + id + ".json")) {
       // Its monitor died too (e.g. a reboot): the exit status is lost.
       rec->status.state = ContainerState::kExited;
       rec->status.exit_code = 255;
@@ -401,6 +608,15 @@ void OciRuntime::LoadState() {
   }
   mu_.unlock();
   for (const auto& id : exited) OnExitFile(id);
+  for (const auto& id : never_ran) {
+    // Its monitor (if any) writes an exit file once runc delete killed the waiting init: OnExitFile drops it.
+    log::Info("removing container that never started (nanolet was restarted before it started)",
+              {{"container", id}});
+    (void)Run(Runc({"delete", "--force", id}), {.timeout = milliseconds(10000)});
+    if (auto r = CleanupContainerFiles(id); !r.ok()) {
+      log::Warn("remove container files", {{"container", id}, {"error", r.error().message()}});
+    }
+  }
   mu_.lock();
   log::Info("runtime state loaded", {{"sandboxes", std::to_string(sandboxes_.size())},
                                      {"containers", std::to_string(containers_.size())}});
@@ -451,7 +667,12 @@ void OciRuntime::OnExitFile(const std::string& id) {
       handler = handler_;
     } else {
       auto it = containers_.find(id);
-      if (it == containers_.end()) return;
+      if (it == containers_.end()) {
+        // Nothing of ours (records exist before their monitor starts): the exit of a container removed
+        // before its process ended, e.g. one that never started after a restart of nanolet.
+        (void)::unlink((exits_dir_ + "/" + id + ".json").c_str());
+        return;
+      }
       auto& rec = *it->second;
       if (rec.exit_seen) return;
       rec.exit_seen = true;
@@ -540,7 +761,8 @@ Result<std::string> OciRuntime::RunPodSandbox(const SandboxConfig& config) {
   rec->status.network_namespace_path = config.host_network ? "" : rec->ns.network;
   (void)SaveSandbox(*rec);
 
-  // Pod-level files shared by every container.
+  // Pod-level files shared by every container. /etc/hosts gets its pod IP line when CNI ADD returns,
+  // written in place (containers bind-mount the file) before any container process starts.
   std::string hostname = config.hostname.empty() ? config.pod_name : config.hostname;
   (void)WriteFile(rec->dir + "/hostname", hostname + "\n");
   std::string resolv;
@@ -552,6 +774,7 @@ Result<std::string> OciRuntime::RunPodSandbox(const SandboxConfig& config) {
     if (!config.dns.options.empty()) resolv += "options " + Join(config.dns.options, " ") + "\n";
   }
   (void)WriteFile(rec->dir + "/resolv.conf", resolv);
+  (void)WriteFile(rec->dir + "/hosts", HostsFile(config, hostname, ""));
   RETURN_IF_ERROR(MkdirAll(rec->dir + "/shm", 01777));
   if (::mount("shm", (rec->dir + "/shm").c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
               "mode=1777,size=65536k") != 0) {
@@ -559,11 +782,17 @@ Result<std::string> OciRuntime::RunPodSandbox(const SandboxConfig& config) {
   }
   if (!config.log_directory.empty()) (void)MkdirAll(config.log_directory, 0755);
 
-  // CNI ADD in parallel with creating and starting the pause container.
-  Result<glue::NetworkResult> net = glue::NetworkResult{};
-  std::thread cni_thread;
+  // CNI ADD on its own thread, in parallel with the pause container and, after we return, with the creation
+  // of the app containers (DESIGN.md, "The fast path").
   if (!config.host_network) {
-    cni_thread = std::thread([&] { net = glue::SetUpNetwork(*cni_, id, rec->ns.network, config); });
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      rec->network_pending = true;
+      rec->status.network_pending = true;
+    }
+    if (auto saved = SaveSandbox(*rec); !saved.ok()) return fail(saved.error());
+    std::lock_guard<std::mutex> j(rec->join_mu);
+    rec->cni_thread = std::thread([this, rec, hostname] { SetUpNetworkAsync(rec, hostname); });
   }
   Result<void> pause = Ok();
   {
@@ -580,58 +809,107 @@ Result<std::string> OciRuntime::RunPodSandbox(const SandboxConfig& config) {
       } else if (!mon->success()) {
         pause = Error("run pause container: " + mon->Describe());
       } else {
+        std::lock_guard<std::mutex> l(mu_);  // the CNI thread may be saving the record
         rec->pause_pid = std::atoll(mon->out.c_str());
       }
     }
   }
-  if (cni_thread.joinable()) cni_thread.join();
-  if (!config.host_network && net.ok()) rec->network_set_up = true;
-  if (!pause.ok()) return fail(std::move(pause).error());
-  if (!net.ok()) return fail(std::move(net).error().Wrap("set up pod network"));
-  rec->status.ip = net->ips.empty() ? "" : net->ips[0];
-  rec->status.ips = net->ips;
-
-  // /etc/hosts as the kubelet writes it (managed hosts file).
-  std::string hosts;
-  if (config.host_network) {
-    if (auto host = ReadFile("/etc/hosts"); host.ok()) hosts = std::move(*host);
-  } else {
-    hosts =
-        "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
-        "ip6-loopback\nfe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\n"
-        "fe00::2\tip6-allrouters\n";
-    if (!rec->status.ip.empty()) hosts += rec->status.ip + "\t" + hostname + "\n";
+  if (!pause.ok()) {
+    JoinNetwork(*rec);
+    return fail(std::move(pause).error());
   }
-  for (const auto& [ip, names] : config.host_aliases) {
-    hosts += "\n# Entries added by HostAliases.\n" + ip + "\t" + Join(names, "\t") + "\n";
+  if (config.wait_for_network) {
+    if (auto up = WaitNetwork(*rec); !up.ok()) {
+      JoinNetwork(*rec);
+      return fail(std::move(up).error());
+    }
   }
-  (void)WriteFile(rec->dir + "/hosts", hosts);
+  std::string early_error;
   {
     std::lock_guard<std::mutex> l(mu_);
-    rec->status.state = SandboxState::kReady;
+    early_error = rec->network_error;
+    if (early_error.empty()) rec->status.state = SandboxState::kReady;
+  }
+  if (!early_error.empty()) {
+    // CNI ADD failed before the pause container ran: fail the whole sandbox now.
+    JoinNetwork(*rec);
+    return fail(Error("set up pod network: " + early_error, ErrorCode::kUnavailable));
   }
   RETURN_IF_ERROR_CTX(SaveSandbox(*rec), ctx);
-  log::V(2, "sandbox ready", {{"pod", config.pod_namespace + "/" + config.pod_name}, {"sandbox", id},
-                              {"ip", rec->status.ip}});
+  log::V(2, "sandbox running", {{"pod", config.pod_namespace + "/" + config.pod_name}, {"sandbox", id}});
   return id;
+}
+
+void OciRuntime::SetUpNetworkAsync(const std::shared_ptr<SandboxRecord>& rec, const std::string& hostname) {
+  const std::string& id = rec->status.id;
+  auto net = glue::SetUpNetwork(*cni_, id, rec->ns.network, rec->config);
+  if (net.ok()) {
+    std::string ip = net->ips.empty() ? "" : net->ips[0];
+    (void)WriteFile(rec->dir + "/hosts", HostsFile(rec->config, hostname, ip));
+  }
+  std::function<void(const ContainerEvent&)> handler;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    rec->network_pending = false;
+    rec->status.network_pending = false;
+    if (net.ok()) {
+      rec->network_set_up = true;
+      rec->status.ip = net->ips.empty() ? "" : net->ips[0];
+      rec->status.ips = net->ips;
+    } else {
+      rec->network_error = net.error().message();
+      rec->status.state = SandboxState::kNotReady;
+    }
+    handler = handler_;
+  }
+  (void)SaveSandbox(*rec);
+  net_cv_.notify_all();
+  if (net.ok()) {
+    log::V(2, "sandbox network ready", {{"pod", rec->config.pod_namespace + "/" + rec->config.pod_name},
+                                        {"sandbox", id}, {"ip", rec->status.ip}});
+  } else {
+    log::Error("failed to set up pod network", {{"pod", rec->config.pod_namespace + "/" + rec->config.pod_name},
+                                                {"sandbox", id}, {"error", net.error().message()}});
+  }
+  if (handler) {
+    handler({ContainerEvent::Type::kSandboxNetwork, id, id, rec->status.pod_uid, std::chrono::system_clock::now()});
+  }
+}
+
+Result<void> OciRuntime::WaitNetwork(SandboxRecord& rec) {
+  std::unique_lock<std::mutex> l(mu_);
+  net_cv_.wait(l, [&] { return !rec.network_pending; });
+  if (!rec.network_error.empty()) {
+    return Error("set up pod network: " + rec.network_error, ErrorCode::kUnavailable);
+  }
+  return Ok();
+}
+
+void OciRuntime::JoinNetwork(SandboxRecord& rec) {
+  std::lock_guard<std::mutex> j(rec.join_mu);
+  if (rec.cni_thread.joinable()) rec.cni_thread.join();
 }
 
 Result<void> OciRuntime::StopPodSandbox(const std::string& sandbox_id) {
   std::shared_ptr<SandboxRecord> rec;
   std::vector<std::string> members;
+  bool was_stopped = false;
   {
     std::lock_guard<std::mutex> l(mu_);
     auto it = sandboxes_.find(sandbox_id);
     if (it == sandboxes_.end()) return Ok();
     rec = it->second;
+    was_stopped = rec->stopped;
     for (const auto& [cid, c] : containers_) {
       if (c->status.sandbox_id == sandbox_id && c->status.state != ContainerState::kExited) members.push_back(cid);
     }
   }
+  if (members.empty() && was_stopped && !ProcessAlive(rec->pause_pid)) return Ok();  // stopped before
   for (const auto& cid : members) {
     auto r = StopContainer(cid, milliseconds(0));
     if (!r.ok()) log::Warn("stop container in sandbox", {{"container", cid}, {"error", r.error().message()}});
   }
+  JoinNetwork(*rec);  // a CNI ADD in flight ends before DEL
   if (ProcessAlive(rec->pause_pid)) RETURN_IF_ERROR(KillAndWait(sandbox_id, SIGKILL, milliseconds(0)));
   if (rec->network_set_up) {
     RETURN_IF_ERROR_CTX(glue::TearDownNetwork(*cni_, sandbox_id, rec->ns.network, rec->config),
@@ -648,6 +926,7 @@ Result<void> OciRuntime::StopPodSandbox(const std::string& sandbox_id) {
 
 Result<void> OciRuntime::CleanupSandbox(SandboxRecord& s) {
   const std::string& id = s.status.id;
+  JoinNetwork(s);
   if (ProcessAlive(s.pause_pid)) (void)KillAndWait(id, SIGKILL, milliseconds(0));
   (void)Run(Runc({"delete", "--force", id}), {.timeout = milliseconds(10000)});
   if (s.network_set_up) {
@@ -808,23 +1087,51 @@ Result<void> OciRuntime::StartContainer(const std::string& container_id) {
   }
   std::string ctx = "start container \"" + rec->status.name + "\"";
   RETURN_IF_ERROR_CTX(RuncUsable(), ctx);
+  std::shared_ptr<SandboxRecord> sb;
+  bool network_pending = false;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (auto it = sandboxes_.find(rec->status.sandbox_id); it != sandboxes_.end()) {
+      sb = it->second;
+      if (!sb->network_error.empty()) {
+        return Error(ctx + ": set up pod network: " + sb->network_error, ErrorCode::kUnavailable);
+      }
+      network_pending = sb->network_pending;
+    }
+  }
   if (rec->status.pid == 0) {
-    // The monitor runs `runc run --detach` and reports the container's PID once it runs.
+    // The monitor runs `runc run --detach` and reports the container's PID once it runs. While the pod's
+    // CNI ADD is still in flight it runs `runc create` instead (the costly part: namespaces joined, rootfs
+    // and cgroup set up), the network is awaited, and `runc start` lets the process run: no container
+    // process ever runs without the pod network.
     std::string log_path = rec->status.log_path.empty() ? "/dev/null" : rec->status.log_path;
     std::vector<std::string> argv = {opts_.monitor_path, "--runc", opts_.runc, "--runc-root", runc_root_,
                                      "--id", container_id, "--bundle", rec->dir, "--log", log_path,
                                      "--exit-file", exits_dir_ + "/" + container_id + ".json",
                                      "--pid-file", rec->dir + "/pid",
                                      "--log-max-size", std::to_string(opts_.log_max_size),
-                                     "--log-max-files", std::to_string(opts_.log_max_files), "--start"};
+                                     "--log-max-files", std::to_string(opts_.log_max_files)};
+    if (!network_pending) argv.push_back("--start");
     auto mon = Run(argv, {.timeout = milliseconds(60000)});
     if (!mon.ok()) return std::move(mon).error().Wrap(ctx);
     if (!mon->success()) {
       (void)Run(Runc({"delete", "--force", container_id}), {.timeout = milliseconds(10000)});
-      return Error(ctx + ": runc run: " + mon->Describe());
+      return Error(ctx + (network_pending ? ": runc create: " : ": runc run: ") + mon->Describe());
     }
-    std::lock_guard<std::mutex> l(mu_);
-    rec->status.pid = std::atoll(mon->out.c_str());
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      rec->status.pid = std::atoll(mon->out.c_str());
+    }
+    if (network_pending) {
+      (void)SaveContainer(*rec);
+      if (auto up = WaitNetwork(*sb); !up.ok()) {
+        (void)KillAndWait(container_id, SIGKILL, milliseconds(0));
+        return std::move(up).error().Wrap(ctx);
+      }
+      auto r = Run(Runc({"start", container_id}), {.timeout = milliseconds(30000)});
+      if (!r.ok()) return std::move(r).error().Wrap(ctx);
+      if (!r->success()) return Error(ctx + ": runc start: " + r->Describe());
+    }
   } else {
     // Created by runc create (an earlier nanolet): start it.
     auto r = Run(Runc({"start", container_id}), {.timeout = milliseconds(30000)});
@@ -910,6 +1217,24 @@ Result<std::vector<ContainerStatus>> OciRuntime::ListContainers() {
   std::vector<ContainerStatus> out;
   out.reserve(containers_.size());
   for (const auto& [id, c] : containers_) out.push_back(c->status);
+  return out;
+}
+
+Result<std::vector<SandboxStatus>> OciRuntime::ListPodSandboxesOf(const std::string& pod_uid) {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<SandboxStatus> out;
+  for (const auto& [id, s] : sandboxes_) {
+    if (s->status.pod_uid == pod_uid) out.push_back(s->status);
+  }
+  return out;
+}
+
+Result<std::vector<ContainerStatus>> OciRuntime::ListContainersOf(const std::string& pod_uid) {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<ContainerStatus> out;
+  for (const auto& [id, c] : containers_) {
+    if (c->pod_uid == pod_uid) out.push_back(c->status);
+  }
   return out;
 }
 

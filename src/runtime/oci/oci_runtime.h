@@ -1,11 +1,15 @@
 #pragma once
 // OciRuntime: the Runtime interface on runc. Each pod sandbox is a pause container holding network, IPC and
-// UTS namespaces that nanolet creates itself (bind-mounted files) so CNI ADD and the pause container start
-// overlap; app containers join them by path. Each container runs under its own nanolet-monitor, which
-// outlives nanolet, writes the CRI log and records the exit status; all state lives under ROOT/runtime, so
-// a restarted nanolet adopts what is running. CreateContainer prepares the rootfs and the bundle only;
-// StartContainer has the monitor run `runc run --detach` (one runc process per container, as containerd
-// creates its task at start), and so does RunPodSandbox for the pause container.
+// UTS namespaces that nanolet creates itself (bind-mounted files); app containers join them by path. Each
+// container runs under its own nanolet-monitor, which outlives nanolet, writes the CRI log and records the
+// exit status; all state lives under ROOT/runtime, so a restarted nanolet adopts what is running.
+//
+// The fast path: RunPodSandbox starts CNI ADD on a thread of its own, runs the pause container meanwhile and
+// returns (the sandbox is Ready without an IP). CreateContainer prepares the rootfs and the bundle only.
+// StartContainer has the monitor run `runc run --detach` (one runc process, as containerd creates its task
+// at start); while the pod's CNI ADD is still in flight it runs `runc create` instead, waits for the network
+// (the pod IP goes into /etc/hosts in place) and then `runc start`: the costly runc work overlaps CNI, and no
+// container process runs without its network. A failed ADD turns the sandbox NotReady.
 //
 // Layout under ROOT/runtime:
 //   runc/                       runc --root (state of our containers only)
@@ -74,6 +78,8 @@ class OciRuntime final : public Runtime {
   Result<void> RemoveContainer(const std::string& container_id) override;
   Result<ContainerStatus> GetContainerStatus(const std::string& container_id) override;
   Result<std::vector<ContainerStatus>> ListContainers() override;
+  Result<std::vector<SandboxStatus>> ListPodSandboxesOf(const std::string& pod_uid) override;
+  Result<std::vector<ContainerStatus>> ListContainersOf(const std::string& pod_uid) override;
   Result<ExecResult> ExecSync(const std::string& container_id, const std::vector<std::string>& cmd,
                               std::chrono::milliseconds timeout) override;
   Result<ImageInfo> ImageStatus(const std::string& ref) override;
@@ -95,7 +101,12 @@ class OciRuntime final : public Runtime {
   void OnExitFile(const std::string& id);
   std::vector<std::string> Runc(std::vector<std::string> args) const;
   Result<void> RuncUsable() const;  // an error naming the runc binary when it is missing
-  Result<void> SaveSandbox(const SandboxRecord& s);
+  Result<void> SaveSandbox(SandboxRecord& s);
+  // The fast path: CNI ADD on the sandbox's own thread; WaitNetwork blocks until it ended (kUnavailable on
+  // failure); JoinNetwork joins the thread (before DEL, teardown and destruction).
+  void SetUpNetworkAsync(const std::shared_ptr<SandboxRecord>& rec, const std::string& hostname);
+  Result<void> WaitNetwork(SandboxRecord& rec);
+  void JoinNetwork(SandboxRecord& rec);
   Result<void> SaveContainer(const ContainerRecord& c);
   // Waits until the exit file of `id` exists or the deadline passes; true when it exited.
   bool WaitExit(const std::string& id, std::chrono::steady_clock::time_point deadline);
@@ -112,6 +123,7 @@ class OciRuntime final : public Runtime {
 
   std::mutex mu_;
   std::condition_variable exit_cv_;  // signalled (with mu_) when an exit file is seen
+  std::condition_variable net_cv_;   // signalled (after mu_) when a sandbox's CNI ADD ended
   std::map<std::string, std::shared_ptr<SandboxRecord>> sandboxes_;      // guarded by mu_
   std::map<std::string, std::shared_ptr<ContainerRecord>> containers_;  // guarded by mu_
   std::function<void(const ContainerEvent&)> handler_;                   // guarded by mu_

@@ -289,7 +289,8 @@ Result<json> BuildContainerSpec(const ContainerConfig& c, const ImageConfig& ima
   if (c.resources.oom_score_adj > 0) process["oomScoreAdj"] = c.resources.oom_score_adj;
   spec["process"] = process;
   spec["root"] = {{"path", in.rootfs}, {"readonly", c.security.readonly_rootfs}};
-  spec["hostname"] = in.hostname;
+  // In the host's UTS namespace (hostNetwork) runc refuses a hostname: the host's name is the pod's.
+  if (in.ns.uts != "host") spec["hostname"] = in.hostname;
 
   json mounts = DefaultMounts(c.security.privileged, in.shm_path);
   if (!in.hosts_path.empty()) mounts.push_back(BindMount("/etc/hosts", in.hosts_path, false, "rprivate"));
@@ -337,7 +338,7 @@ json BuildSandboxSpec(const std::string& rootfs, const NamespacePaths& ns, const
                                        {"permitted", json::array()}}},
                      {"noNewPrivileges", true}};
   spec["root"] = {{"path", rootfs}, {"readonly", true}};
-  spec["hostname"] = hostname;
+  if (ns.uts != "host") spec["hostname"] = hostname;  // as for containers: none in the host's UTS namespace
   spec["mounts"] = json::array({Mount("/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}),
                                 Mount("/dev", "tmpfs", "tmpfs",
                                       {"nosuid", "strictatime", "mode=755", "size=65536k"})});

@@ -204,5 +204,28 @@ TEST(Layer, GarbageIsAnError) {
   EXPECT_FALSE(PathExists(t / "layer"));
 }
 
+// A layer that does not fit on the disk: libarchive reports a failed write(2) only as a warning;
+// it must still fail the unpack, and nothing (no truncated layer, no temporary directory) remains.
+TEST(Layer, FullDiskIsAnErrorAndLeavesNothing) {
+  TempDir t;
+  ASSERT_TRUE(MkdirAll(t / "small").ok());
+  if (::mount("tmpfs", (t / "small").c_str(), "tmpfs", 0, "size=256k") != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
+  }
+  std::string big;
+  for (int i = 0; big.size() < (600 << 10); ++i) big += std::to_string(i * 7919) + "\n";
+  WriteTar(t / "l.tar", {{TarEntry::kFile, "a", "small"}, {TarEntry::kFile, "big", big},
+                         {TarEntry::kFile, "z", "after"}});
+  auto r = UnpackLayer(t / "l.tar", t / "small/layer", "");
+  std::vector<std::string> left;
+  if (auto names = ListDir(t / "small"); names.ok()) left = *names;
+  ASSERT_EQ(::umount2((t / "small").c_str(), MNT_DETACH), 0);
+  ASSERT_FALSE(r.ok()) << "a truncated layer was committed";
+  EXPECT_NE(r.error().message().find("No space left on device"), std::string::npos)
+      << r.error().message();
+  EXPECT_NE(r.error().message().find("big"), std::string::npos) << r.error().message();
+  EXPECT_TRUE(left.empty()) << Join(left, " ");
+}
+
 }  // namespace
 }  // namespace nanolet::image

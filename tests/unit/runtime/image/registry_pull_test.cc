@@ -453,6 +453,86 @@ TEST_F(RegistryPullTest, ConnectionDroppedMidLayerLeavesNothing) {
   EXPECT_TRUE(Names(store_->dir() + "/layers").empty());
 }
 
+// A layer download the network cuts off is resumed where it stopped (Range: bytes=N-), from a
+// registry that answers 206, and from one that ignores Range (200 again: the first N bytes skipped).
+TEST_F(RegistryPullTest, DroppedLayerDownloadIsResumed) {
+  if (archive_->empty()) GTEST_SKIP() << "busybox-static is not installed";
+  std::string manifest_digest;
+  auto blobs = LayoutBlobs(&manifest_digest);
+  for (bool honour_range : {true, false}) {
+    SCOPED_TRACE(honour_range ? "206" : "200");
+    std::atomic<int> layer_requests{0};
+    std::string range_seen;
+    FakeServer server([&](const FakeServer::Request& req) {
+      if (req.path == "/v2/busybox/manifests/1.35") {
+        return FakeServer::Response(200, "application/vnd.oci.image.manifest.v1+json",
+                                    blobs[manifest_digest]);
+      }
+      std::string digest = req.path.substr(req.path.rfind('/') + 1);
+      if (!blobs.count(digest)) return FakeServer::Response(404, "application/json", "{}");
+      const std::string& b = blobs[digest];
+      if (b.size() < 100000) return FakeServer::Response(200, "application/octet-stream", b);
+      int n = ++layer_requests;
+      if (n == 1) {  // announce the whole layer, send a third of it, hang up
+        return FakeServer::Response(200, "application/octet-stream", b)
+            .substr(0, 200 + b.size() / 3);
+      }
+      auto it = req.headers.find("range");
+      range_seen = it == req.headers.end() ? "" : it->second;
+      if (honour_range && StartsWith(range_seen, "bytes=")) {
+        size_t from = std::stoul(range_seen.substr(6));
+        if (from >= b.size()) return FakeServer::Response(416, "application/json", "{}");
+        return FakeServer::Response(206, "application/octet-stream", b.substr(from),
+                                    "Content-Range: bytes " + std::to_string(from) + "-" +
+                                        std::to_string(b.size() - 1) + "/" +
+                                        std::to_string(b.size()) + "\r\n");
+      }
+      return FakeServer::Response(200, "application/octet-stream", b);
+    });
+    TempDir root;
+    auto s = ImageStore::Open(root.path());
+    ASSERT_TRUE(s.ok());
+    auto r = (*s)->Pull(server.Host() + "/busybox:1.35", {}, {server.Host()});
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_EQ(layer_requests, 2);
+    EXPECT_TRUE(StartsWith(range_seen, "bytes=")) << range_seen;
+    EXPECT_NE(range_seen, "bytes=0-");
+    auto res = (*s)->Resolve(server.Host() + "/busybox:1.35");
+    ASSERT_TRUE(res.ok()) << res.error().message();
+    EXPECT_TRUE(PathExists(res->layers[0] + "/bin/busybox"));
+    for (auto& n : Names((*s)->dir() + "/blobs/sha256")) {
+      EXPECT_FALSE(StartsWith(n, ".tmp")) << n;
+    }
+  }
+}
+
+// A registry that sends the wrong bytes after a resume: the digest check refuses the blob.
+TEST_F(RegistryPullTest, ResumedDownloadWithWrongBytesIsRefused) {
+  if (archive_->empty()) GTEST_SKIP() << "busybox-static is not installed";
+  std::string manifest_digest;
+  auto blobs = LayoutBlobs(&manifest_digest);
+  std::atomic<int> layer_requests{0};
+  FakeServer server([&](const FakeServer::Request& req) {
+    if (req.path == "/v2/busybox/manifests/1.35") {
+      return FakeServer::Response(200, "application/vnd.oci.image.manifest.v1+json",
+                                  blobs[manifest_digest]);
+    }
+    std::string digest = req.path.substr(req.path.rfind('/') + 1);
+    if (!blobs.count(digest)) return FakeServer::Response(404, "application/json", "{}");
+    const std::string& b = blobs[digest];
+    if (b.size() < 100000) return FakeServer::Response(200, "application/octet-stream", b);
+    if (++layer_requests == 1)
+      return FakeServer::Response(200, "application/octet-stream", b).substr(0, 200 + b.size() / 3);
+    size_t from = std::stoul(req.headers.at("range").substr(6));
+    return FakeServer::Response(206, "application/octet-stream", std::string(b.size() - from, 'x'));
+  });
+  auto r = store_->Pull(server.Host() + "/busybox:1.35", {}, {server.Host()});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message().find("digest mismatch"), std::string::npos) << r.error().message();
+  ExpectEmptyStore();
+  EXPECT_TRUE(Names(store_->dir() + "/layers").empty());
+}
+
 TEST_F(RegistryPullTest, StalledTransferTimesOut) {
   if (archive_->empty()) GTEST_SKIP() << "busybox-static is not installed";
   std::string manifest_digest;

@@ -104,7 +104,8 @@ class OciRuntimeLive : public ::testing::Test {
        " 2>/dev/null; find /sys/fs/cgroup -depth -type d -path '*" + opts_.cgroup_parent +
        "*' -exec rmdir {} \\; 2>/dev/null; grep " + dir_ +
        " /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l; ip link del " +
-       opts_.cni_bridge + " 2>/dev/null; rm -rf --one-file-system " + dir_);
+       opts_.cni_bridge + " 2>/dev/null; python3 " + NANOLET_SOURCE_DIR + "/scripts/nat-cleanup.py " +
+       opts_.cni_bridge + " 10.232." + std::to_string(20 + ::getpid() % 200) + ".; rm -rf --one-file-system " + dir_);
   }
 
   OciRuntime& Runtime() {
@@ -263,18 +264,43 @@ TEST_F(OciRuntimeLive, FailingCniPluginFailsNamingItAndLeavesNothing) {
                   .ok());
   auto rt = OciRuntime::Create(bad);
   ASSERT_TRUE(rt.ok()) << rt.error().message();
+  // wait_for_network: RunPodSandbox itself fails with the plugin's error.
   auto sc = Pod("badnet");
+  sc.wait_for_network = true;
   auto sid = (*rt)->RunPodSandbox(sc);
   ASSERT_FALSE(sid.ok());
   EXPECT_NE(sid.error().message().find("nanolet-failing-plugin"), std::string::npos)
       << sid.error().message();
   EXPECT_NE(sid.error().message().find("plugin exploded"), std::string::npos)
       << sid.error().message();
+  // The fast path: RunPodSandbox fails when ADD failed before the pause container ran; otherwise the
+  // sandbox turns NotReady and StartContainer fails with kUnavailable, naming the cause; the container
+  // never ran.
+  auto fast_fails = [&](const std::string& pod, const std::string& needle) {
+    SandboxConfig fsc = Pod(pod);
+    auto fsid = (*rt)->RunPodSandbox(fsc);
+    std::string msg;
+    if (!fsid.ok()) {
+      msg = fsid.error().message();
+    } else {
+      auto cid = (*rt)->CreateContainer(*fsid, Sleeper(), fsc);
+      ASSERT_TRUE(cid.ok()) << cid.error().message();
+      auto st = (*rt)->StartContainer(*cid);
+      ASSERT_FALSE(st.ok());
+      EXPECT_TRUE(st.error().is(ErrorCode::kUnavailable)) << st.error().message();
+      msg = st.error().message();
+      EXPECT_EQ((*rt)->PodSandboxStatus(*fsid)->state, SandboxState::kNotReady);
+      EXPECT_NE((*rt)->GetContainerStatus(*cid)->state, ContainerState::kRunning);
+      EXPECT_TRUE((*rt)->RemoveContainer(*cid).ok());
+      EXPECT_TRUE((*rt)->StopPodSandbox(*fsid).ok());
+      EXPECT_TRUE((*rt)->RemovePodSandbox(*fsid).ok());
+    }
+    EXPECT_NE(msg.find(needle), std::string::npos) << msg;
+  };
+  fast_fails("badnet-fast", "plugin exploded");
   // A plugin missing altogether.
   ASSERT_TRUE(::unlink((dir_ + "/badbin/nanolet-failing-plugin").c_str()) == 0);
-  auto sid2 = (*rt)->RunPodSandbox(Pod("noplugin"));
-  ASSERT_FALSE(sid2.ok());
-  EXPECT_NE(sid2.error().message().find("not found"), std::string::npos) << sid2.error().message();
+  fast_fails("noplugin", "not found");
   auto listed = (*rt)->ListPodSandboxes();
   ASSERT_TRUE(listed.ok());
   EXPECT_TRUE(listed->empty());
@@ -301,4 +327,36 @@ TEST_F(OciRuntimeLive, FailingCniPluginFailsNamingItAndLeavesNothing) {
 }
 
 }  // namespace
+// The fast path: RunPodSandbox returns before CNI ADD ends, yet the container process starts only with the
+// network up: its first command sees eth0's address and /etc/hosts already carries the pod IP.
+TEST_F(OciRuntimeLive, ContainerProcessStartsWithThePodNetworkUp) {
+  auto& rt = Runtime();
+  SandboxConfig sc = Pod("fast");
+  auto sid = rt.RunPodSandbox(sc);
+  ASSERT_TRUE(sid.ok()) << sid.error().message();
+  ContainerConfig cc = Sleeper();
+  cc.command = {"sh", "-c", "ip -4 -o addr show eth0; grep -c fast /etc/hosts; exec sleep 3600"};
+  auto cid = rt.CreateContainer(*sid, cc, sc);
+  ASSERT_TRUE(cid.ok()) << cid.error().message();
+  ASSERT_TRUE(rt.StartContainer(*cid).ok());
+  auto sb = rt.PodSandboxStatus(*sid);
+  ASSERT_TRUE(sb.ok());
+  EXPECT_EQ(sb->state, SandboxState::kReady);
+  ASSERT_FALSE(sb->ip.empty());
+  std::string log;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        auto r = ReadFile(sc.log_directory + "/app/0.log");
+        log = r.ok() ? *r : "";
+        return log.find(" stdout F 1") != std::string::npos || log.find(" stdout F 0") != std::string::npos;
+      },
+      milliseconds(10000)))
+      << log;
+  EXPECT_NE(log.find("inet " + sb->ip + "/"), std::string::npos) << log;
+  EXPECT_NE(log.find(" stdout F 1"), std::string::npos) << log;  // the hosts line "<ip>\tfast"
+  ASSERT_TRUE(rt.StopPodSandbox(*sid).ok());
+  ASSERT_TRUE(rt.RemovePodSandbox(*sid).ok());
+  ExpectNothingLeft();
+}
+
 }  // namespace nanolet::runtime::oci
