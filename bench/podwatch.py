@@ -2,8 +2,8 @@
 """Timing helper for the bench scripts: writes manifests and polls nanolet's /pods from one process (no
 curl/jq per poll, so the measurement adds about a millisecond, not the cost of spawning processes).
 
-  podwatch.py startup API DIR N          N times: write DIR/bN.yaml, wait until bN Running, print ms; remove it
-                                         and wait until it is gone.
+  podwatch.py startup API DIR N [FIRST]  N times: write DIR/bI.yaml (I from FIRST, default 1), wait until bI
+                                         Running, print ms; remove it and wait until it is gone.
   podwatch.py exit API DIR EXITS N       N times: a pod whose container exits after 300 ms; print the ms between
                                          the container's exit (its monitor's exit file, EXITS/<id>.json,
                                          else finishedAt) and /pods showing it terminated.
@@ -67,8 +67,8 @@ def parse_time(s):
     return t.timestamp() + frac
 
 
-def startup(api, d, n):
-    for i in range(1, n + 1):
+def startup(api, d, n, first=1):
+    for i in range(first, first + n):
         name = "b%d" % i
         t0 = time.time()
         write(d, name, ["sleep", "3600"])
@@ -117,7 +117,7 @@ def many(api, d, n):
 if __name__ == "__main__":
     mode, api, d = sys.argv[1], sys.argv[2], sys.argv[3]
     if mode == "startup":
-        startup(api, d, int(sys.argv[4]))
+        startup(api, d, int(sys.argv[4]), int(sys.argv[5]) if len(sys.argv) > 5 else 1)
     elif mode == "exit":
         exit_latency(api, d, sys.argv[4], int(sys.argv[5]))
     elif mode == "many":

@@ -9,16 +9,26 @@
 #   - no container restarted that did not exit: long-running pods keep restartCount 0, and a container
 #     seen running before the kill keeps its container ID;
 #   - exit codes of containers that ended meanwhile are reported (restartPolicy Never pods whose command
-#     exits with a known code: phase Succeeded/Failed, state.terminated.exitCode as expected).
-# Prints one line per kill and a summary; merges {restart_survival: {kills, converged}} into
-# bench/results.json. Exit status 1 when a kill did not converge.
+#     exits with a known code: phase Succeeded/Failed, state.terminated.exitCode as expected), and a
+#     container seen (running or terminated) before the kill keeps its ID: nothing ran twice;
+#   - one container status per pod, restartCount 0 everywhere (no pod here ever restarts a container).
+# At the end every pod is removed and every resource count (netns files, veths, IPAM files, mounts, cgroups,
+# runc containers, monitors, state directories) must be back to the count before the first nanolet started,
+# and after the script's cleanup nothing of the test may be left on the machine (lib.sh VERIFY_CLEANUP).
+# Prints one line per kill, "N of KILLS converged", and how often nanolet's recovery paths ran; merges
+# {restart_survival: {kills, converged}} into bench/results.json. Exit status 1 when a kill did not converge
+# or something leaked.
 # Usage: bench/restart_survival.sh BUILD_DIR [KILLS (default 20)]
+#   MAX_DEAD_MS (default 2500): nanolet stays dead 0..MAX_DEAD_MS; 0 restarts it at once, while what the killed
+#   one started (runc, CNI plugins) is still running.
 set -euo pipefail
 BUILD=$(cd "${1:-build}" && pwd); KILLS=${2:-20}
 export NANOLET_BUILD=$BUILD NANOLET_SRC=$(cd "$(dirname "$0")/.." && pwd)
+export VERIFY_CLEANUP=1
 source "$NANOLET_SRC/tests/e2e/lib.sh"
 no_pods() { [[ $(pods_json | jq '.items | length') == 0 ]]; }
 ensure_image
+BASELINE=$(snapshot_resources)
 CHURN_PID=""
 stop_churn() { if [[ -n $CHURN_PID ]]; then kill "$CHURN_PID" 2>/dev/null || true; wait "$CHURN_PID" 2>/dev/null || true; CHURN_PID=""; fi; }
 trap 'st=$?; set +e; stop_churn; (exit $st); cleanup' EXIT
@@ -79,8 +89,21 @@ check() {
          "extra [$(comm -13 <(echo "$want") <(echo "$have") | tr '\n' ' ')]"
     return 1
   fi
-  # Long-running pods: Running, restartCount 0, and the same container as before the kill.
   local bad
+  # Every pod: one container status, restartCount 0, and the container seen before the kill (running or
+  # terminated) is still the one reported: nothing was run twice.
+  bad=$(jq -r --slurpfile before "$BEFORE" '
+    ($before[0].items // [] | map({key: .metadata.name,
+       value: ([.status.containerStatuses[]? | select(.state.running or .state.terminated) | .containerID][0])})
+     | from_entries) as $b
+    | .items[] | . as $p | (.status.containerStatuses // []) as $cs
+    | if ($cs | length) > 1 then "\(.metadata.name) has \($cs | length) container statuses"
+      elif ($cs[0].restartCount // 0) != 0 then "\(.metadata.name) restarted (restartCount \($cs[0].restartCount))"
+      elif ($b[$p.metadata.name] // null) != null and $b[$p.metadata.name] != $cs[0].containerID
+        then "\(.metadata.name) container replaced: \($b[$p.metadata.name]) -> \($cs[0].containerID)"
+      else empty end' <<<"$pods" | head -1)
+  [[ -z $bad ]] || { echo "$bad"; return 1; }
+  # Long-running pods: Running, restartCount 0, and the same container as before the kill.
   bad=$(jq -r --slurpfile before "$BEFORE" '
     ($before[0].items // [] | map({key: .metadata.name,
        value: ([.status.containerStatuses[]? | select(.state.running) | .containerID][0])}) | from_entries) as $b
@@ -108,15 +131,17 @@ check() {
   local uids id meta key
   uids=$(jq -r '.items[].metadata.uid' <<<"$pods" | sort -u)
   declare -A seen=()
+  local uid
   for id in $(runc --root "$RUNC_ROOT" list -f json 2>/dev/null | jq -r '.[]? | select(.status=="running" or .status=="created") | .id'); do
-    if [[ -f $ROOT/runtime/sandboxes/$id/meta.json ]]; then
-      meta=$ROOT/runtime/sandboxes/$id/meta.json; key="sandbox $(jq -r .podUID "$meta")"
-    elif [[ -f $ROOT/runtime/containers/$id/meta.json ]]; then
-      meta=$ROOT/runtime/containers/$id/meta.json; key="container $(jq -r '.podUID + " " + .name' "$meta")"
+    # A record read while nanolet removes it: gone from runc too by then, or an orphan.
+    if key=$(jq -r '"sandbox " + .podUID' "$ROOT/runtime/sandboxes/$id/meta.json" 2>/dev/null); then :
+    elif key=$(jq -r '"container " + .podUID + " " + .name' "$ROOT/runtime/containers/$id/meta.json" 2>/dev/null); then :
+    elif ! runc --root "$RUNC_ROOT" state "$id" >/dev/null 2>&1; then continue
     else
-      echo "runc container $id has no record (orphan)"; return 1
+      echo "runc container $id ($(runc --root "$RUNC_ROOT" state "$id" | jq -r .status)) has no record (orphan)"; return 1
     fi
-    grep -qxF "$(jq -r .podUID "$meta")" <<<"$uids" || { echo "runc $id ($key) belongs to no pod in /pods"; return 1; }
+    uid=$(cut -d' ' -f2 <<<"$key")
+    grep -qxF "$uid" <<<"$uids" || { echo "runc $id ($key) belongs to no pod in /pods"; return 1; }
     [[ -z ${seen[$key]:-} ]] || { echo "duplicated: $key in runc $id and ${seen[$key]}"; return 1; }
     seen[$key]=$id
   done
@@ -132,7 +157,7 @@ for k in $(seq "$KILLS"); do
   sleep "$(awk -v m=$alive 'BEGIN{printf "%.3f", m/1000}')"
   pods_json >"$BEFORE" 2>/dev/null || echo '{}' >"$BEFORE"
   kill -KILL "$NANOLET_PID"; wait "$NANOLET_PID" 2>/dev/null || true; NANOLET_PID=""
-  dead=$(( RANDOM % 2500 ))
+  dead=$(( RANDOM % (${MAX_DEAD_MS:-2500} + 1) ))
   sleep "$(awk -v m=$dead 'BEGIN{printf "%.3f", m/1000}')"
   stop_churn
   t0=$(date +%s%N)
@@ -163,12 +188,19 @@ for k in $(seq "$KILLS"); do
   printf '%-5s %-9s %-9s %-6s %-10s %s\n' "$k" "$alive" "$dead" "$npods" "$ms" "$res"
 done
 stop_churn
-echo "restart survival: $converged/$KILLS kills converged"
+echo "restart survival: $converged of $KILLS converged"
 for f in "${failures[@]}"; do echo "  $f"; done
+# How often each recovery path of the runtime ran (nanolet's log over all restarts).
+for what in "waiting for operations of the previous nanolet" "adopting container started after the last save" \
+            "removing container that never started" "stopping pod sandbox that is not ready after a restart"; do
+  printf '  %-60s %s\n' "$what" "$(grep -c "$what" "$E2E_TMP/nanolet.log" || true)"
+done
 rm -f "$MANIFESTS"/*.yaml
 wait_for "all pods gone" 120 no_pods
 
 out=$NANOLET_SRC/bench/results.json
 [[ -s $out ]] || echo '{}' >"$out"
 jq --argjson k "$KILLS" --argjson c "$converged" '. * {restart_survival: {kills: $k, converged: $c}}' "$out" >"$out.tmp" && mv "$out.tmp" "$out"
+expect_no_leaks "$BASELINE" 30
+log "no leak: every resource count back to its value before the first start"
 (( converged == KILLS ))

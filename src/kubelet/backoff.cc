@@ -21,7 +21,7 @@ void Backoff::Next(const std::string& key, TimePoint event_time) {
   std::lock_guard<std::mutex> l(mu_);
   auto it = entries_.find(key);
   if (it == entries_.end() || Expired(event_time, it->second.last_update)) {
-    it = entries_.insert_or_assign(key, Entry{initial_, {}}).first;
+    it = entries_.insert_or_assign(key, Entry{initial_, {}, {}}).first;
   } else {
     it->second.backoff = std::min(it->second.backoff * 2, max_);
   }
@@ -40,6 +40,25 @@ bool Backoff::IsInBackOffSinceUpdate(const std::string& key, TimePoint event_tim
   auto it = entries_.find(key);
   if (it == entries_.end() || Expired(event_time, it->second.last_update)) return false;
   return event_time - it->second.last_update < it->second.backoff;
+}
+
+Duration Backoff::RemainingSinceUpdate(const std::string& key, TimePoint now) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = entries_.find(key);
+  if (it == entries_.end() || Expired(now, it->second.last_update)) return Duration(0);
+  Duration left = it->second.last_update + it->second.backoff - now;
+  return left > Duration(0) ? left : Duration(0);
+}
+
+void Backoff::SetNote(const std::string& key, std::string note) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (auto it = entries_.find(key); it != entries_.end()) it->second.note = std::move(note);
+}
+
+std::string Backoff::Note(const std::string& key) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = entries_.find(key);
+  return it == entries_.end() ? std::string() : it->second.note;
 }
 
 void Backoff::Reset(const std::string& key) {

@@ -36,6 +36,11 @@ class Backoff {
   // True while event_time - last update is shorter than the window (upstream IsInBackOffSinceUpdate): the
   // image pull check, with event_time = now.
   bool IsInBackOffSinceUpdate(const std::string& key, TimePoint event_time) const;
+  // What is left of the window since the last update at `now` (0 when not in backoff): when to come back.
+  Duration RemainingSinceUpdate(const std::string& key, TimePoint now) const;
+  // A note kept with the entry until it is reset (the image pull's last error: upstream prevPullErrMsg).
+  void SetNote(const std::string& key, std::string note);
+  std::string Note(const std::string& key) const;
   void Reset(const std::string& key);
   // Drops entries not updated for more than 2 x max. Call it now and then (upstream: after a good pull).
   void GC();
@@ -47,6 +52,7 @@ class Backoff {
   struct Entry {
     Duration backoff{};
     TimePoint last_update{};
+    std::string note;
   };
   bool Expired(TimePoint event_time, TimePoint last_update) const;
 

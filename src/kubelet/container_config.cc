@@ -47,6 +47,18 @@ runtime::SandboxConfig MakeSandboxConfig(const api::Pod& pod, uint32_t attempt, 
   sc.share_process_namespace = pod.spec.share_process_namespace.value_or(false);
   for (const auto& a : pod.spec.host_aliases) sc.host_aliases.push_back({a.ip, a.hostnames});
   if (pod.spec.security_context) sc.supplemental_groups = pod.spec.security_context->supplemental_groups;
+  // A container whose env reads the pod IP cannot be created before CNI ADD returned.
+  for (const auto* list : {&pod.spec.init_containers, &pod.spec.containers}) {
+    for (const auto& c : *list) {
+      for (const auto& e : c.env) {
+        if (e.value_from && e.value_from->field_ref &&
+            (e.value_from->field_ref->field_path == "status.podIP" ||
+             e.value_from->field_ref->field_path == "status.podIPs")) {
+          sc.wait_for_network = true;
+        }
+      }
+    }
+  }
   sc.labels = SandboxLabels(pod);
   sc.annotations = pod.metadata.annotations;
   return sc;

@@ -70,6 +70,12 @@ Result<runtime::ContainerStatus> InstrumentedRuntime::GetContainerStatus(const s
 Result<std::vector<runtime::ContainerStatus>> InstrumentedRuntime::ListContainers() {
   return Record("list_containers", [&] { return inner_.ListContainers(); });
 }
+Result<std::vector<runtime::SandboxStatus>> InstrumentedRuntime::ListPodSandboxesOf(const std::string& uid) {
+  return Record("list_podsandbox", [&] { return inner_.ListPodSandboxesOf(uid); });
+}
+Result<std::vector<runtime::ContainerStatus>> InstrumentedRuntime::ListContainersOf(const std::string& uid) {
+  return Record("list_containers", [&] { return inner_.ListContainersOf(uid); });
+}
 Result<runtime::ExecResult> InstrumentedRuntime::ExecSync(const std::string& id,
                                                           const std::vector<std::string>& cmd,
                                                           std::chrono::milliseconds timeout) {

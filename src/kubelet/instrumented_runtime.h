@@ -31,6 +31,8 @@ class InstrumentedRuntime final : public runtime::Runtime {
   Result<void> RemoveContainer(const std::string& container_id) override;
   Result<runtime::ContainerStatus> GetContainerStatus(const std::string& container_id) override;
   Result<std::vector<runtime::ContainerStatus>> ListContainers() override;
+  Result<std::vector<runtime::SandboxStatus>> ListPodSandboxesOf(const std::string& pod_uid) override;
+  Result<std::vector<runtime::ContainerStatus>> ListContainersOf(const std::string& pod_uid) override;
   Result<runtime::ExecResult> ExecSync(const std::string& container_id,
                                        const std::vector<std::string>& cmd,
                                        std::chrono::milliseconds timeout) override;

@@ -4,11 +4,15 @@
 
 #include <algorithm>
 
+#include "kubelet/container_gc.h"
 #include "kubelet/labels.h"
 #include "kubelet/pod_worker.h"
+#include "kubelet/runtime_pod.h"
 #include "kubelet/worker_pool.h"
 #include "prober/manager.h"
 #include "runtime/runtime.h"
+#include "runtime/volume/volume_manager.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/timefmt.h"
 
@@ -54,6 +58,7 @@ Kubelet::Kubelet(const KubeletOptions& opts, runtime::Runtime& rt, const Clock& 
   so.pod_logs_dir = opts_.pod_logs_dir;
   so.host_ips = opts_.host_ips;
   so.objects = opts_.objects;
+  so.events = opts_.events;
   syncer_ = std::make_unique<PodSyncer>(so, rt_, clock_);
   pool_ = std::make_unique<WorkerPool>(opts_.workers);
 
@@ -87,7 +92,11 @@ Kubelet::Kubelet(const KubeletOptions& opts, runtime::Runtime& rt, const Clock& 
   // A probe result that changes syncs the pod at once (upstream syncLoopIteration's probe channels).
   probes_ = std::make_unique<prober::ProbeManager>(
       loop_.get(), rt_, clock_, [this](std::function<void()> fn) { Post(std::move(fn)); },
-      [this](const std::string& uid) { Dispatch(uid); });
+      [this](const std::string& uid) { Dispatch(uid); }, [&] {
+        prober::ProbeManagerOptions po;
+        po.events = opts_.events;
+        return po;
+      }());
 
   rt_.SetEventHandler([this](const runtime::ContainerEvent& ev) {
     runtime::ContainerEvent copy = ev;
@@ -299,13 +308,18 @@ void Kubelet::ScheduleRequeue(Entry& e, Duration after) {
     uv_timer_init(loop_.get(), e.requeue);
     e.requeue->data = &e;
   }
+  // An earlier requeue already armed stays: a sync in the middle of a backoff window asks for the whole
+  // window again, which would push the retry out. +1 ms: libuv's loop time is floored to the millisecond,
+  // and a timer firing before the window ends finds the pod still in backoff (one more window lost).
+  const uint64_t ms = Ms(after) + 1;
+  if (uv_is_active(reinterpret_cast<uv_handle_t*>(e.requeue)) && uv_timer_get_due_in(e.requeue) <= ms) return;
   uv_timer_start(
       e.requeue,
       [](uv_timer_t* t) {
         auto* entry = static_cast<Entry*>(t->data);
         entry->owner->Dispatch(entry->uid);
       },
-      std::max<uint64_t>(Ms(after), 1), 0);
+      ms, 0);
 }
 
 void Kubelet::RemoveEntry(const std::string& uid) {
@@ -352,10 +366,47 @@ void Kubelet::PublishIfDirty() {
 // Removes runtime pods nobody wants any more (their manifest went away while nanolet was down), once every
 // source has reported: as upstream HandlePodCleanups, with the minimum grace period (no spec is known).
 void Kubelet::Housekeeping() {
-  if (!sources_ready_ || !sources_ready_()) return;
   auto sandboxes = rt_.ListPodSandboxes();
   auto containers = rt_.ListContainers();
   if (!sandboxes.ok() || !containers.ok()) return;
+  // Garbage collection of known pods (container_gc.h: dead containers, dead older sandboxes, e.g. those a
+  // restart of nanolet left half made), in the pod's worker slot so that it never runs beside its sync.
+  std::map<std::string, std::pair<std::vector<runtime::SandboxStatus>, std::vector<runtime::ContainerStatus>>>
+      by_pod;
+  for (const auto& s : *sandboxes) by_pod[s.pod_uid].first.push_back(s);
+  for (const auto& c : *containers) by_pod[LabelOrAnnotation(c.labels, c.annotations, kPodUIDLabel)].second.push_back(c);
+  for (const auto& [uid, objects] : by_pod) {
+    auto it = entries_.find(uid);
+    if (it == entries_.end() || it->second->busy || it->second->terminating || it->second->rejected) continue;
+    PodGarbage garbage = FindPodGarbage(RuntimePodStatus::Build(uid, objects.first, objects.second));
+    if (garbage.empty()) continue;
+    it->second->busy = true;
+    pool_->Submit([this, uid, garbage] {
+      RemovePodGarbage(rt_, garbage);
+      Post([this, uid] {
+        auto e = entries_.find(uid);
+        if (e == entries_.end()) return;
+        e->second->busy = false;
+        if (e->second->pending || e->second->terminating) Dispatch(uid);
+      });
+    });
+  }
+  if (!sources_ready_ || !sources_ready_()) return;
+  // Pod directories of pods that are gone from the sources and the runtime (upstream
+  // cleanupOrphanedPodDirs), e.g. when nanolet was killed between making the directory and the sandbox.
+  if (auto dirs = ListDir(opts_.root_dir + "/pods"); dirs.ok()) {
+    for (const auto& uid : *dirs) {
+      if (entries_.count(uid) || by_pod.count(uid) || orphans_busy_.count(uid)) continue;
+      log::Info("removing orphaned pod directory", {{"uid", uid}});
+      orphans_busy_[uid] = true;
+      pool_->Submit([this, uid] {
+        if (auto r = volume::TearDownPodVolumes(opts_.root_dir, uid); !r.ok()) {
+          log::Warn("remove orphaned pod directory", {{"uid", uid}, {"error", r.error().message()}});
+        }
+        Post([this, uid] { orphans_busy_.erase(uid); });
+      });
+    }
+  }
   std::map<std::string, api::Pod> orphans;
   auto consider = [&](const std::string& uid, const std::string& name, const std::string& ns) {
     if (uid.empty() || entries_.count(uid) || orphans_busy_.count(uid)) return;

@@ -29,6 +29,9 @@ struct ContainerEvent;
 namespace nanolet::volume {
 class ObjectProvider;
 }
+namespace nanolet::api {
+class EventSink;
+}
 
 namespace nanolet::prober {
 class ProbeManager;
@@ -51,6 +54,8 @@ struct KubeletOptions {
   size_t workers = 8;
   // ConfigMaps and Secrets for volumes and env (null: none). Outlives the Kubelet.
   const volume::ObjectProvider* objects = nullptr;
+  // Where pod, container and probe events go (null: nowhere). Outlives the Kubelet.
+  api::EventSink* events = nullptr;
 };
 
 class Kubelet {

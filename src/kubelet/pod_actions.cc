@@ -14,8 +14,13 @@ using runtime::ContainerState;
 
 bool ShouldRestartOnFailure(const api::Pod& pod) { return pod.spec.restart_policy != "Never"; }
 
-// As upstream containerChanged: the hash the container was created with differs from the spec's. A container
-// without a hash label (not created by nanolet) is taken as unchanged rather than killed.
+bool AnyContainerStarted(const RuntimePodStatus& status) {
+  return std::any_of(status.containers.begin(), status.containers.end(),
+                     [](const runtime::ContainerStatus& c) { return !NeverStarted(c); });
+}
+
+// As upstream containerChanged: the hash the container was created with differs from the spec's. A
+// container without a hash label (not created by nanolet) is taken as unchanged rather than killed.
 bool ContainerChanged(const api::Container& c, const runtime::ContainerStatus& s) {
   std::string h = LabelOrAnnotation(s.labels, s.annotations, kContainerHashLabel);
   return !h.empty() && h != ContainerHash(c);
@@ -43,10 +48,14 @@ bool HasAnyRegularContainerCreated(const api::Pod& pod, const RuntimePodStatus& 
 
 const char* StateName(ContainerState s) {
   switch (s) {
-    case ContainerState::kCreated: return "created";
-    case ContainerState::kRunning: return "running";
-    case ContainerState::kExited: return "exited";
-    case ContainerState::kUnknown: return "unknown";
+    case ContainerState::kCreated:
+      return "created";
+    case ContainerState::kRunning:
+      return "running";
+    case ContainerState::kExited:
+      return "exited";
+    case ContainerState::kUnknown:
+      return "unknown";
   }
   return "unknown";
 }
@@ -87,9 +96,10 @@ class Builder {
   PodActions& a_;
 };
 
-// As upstream computeInitContainerActions: returns whether the pod has been initialized; may set kill_pod.
-bool ComputeInitContainerActions(const api::Pod& pod, const RuntimePodStatus& status, const ProbeResults& probes,
-                                 PodActions& a, Builder& b) {
+// As upstream computeInitContainerActions: returns whether the pod has been initialized; may set
+// kill_pod.
+bool ComputeInitContainerActions(const api::Pod& pod, const RuntimePodStatus& status,
+                                 const ProbeResults& probes, PodActions& a, Builder& b) {
   const auto& inits = pod.spec.init_containers;
   if (inits.empty()) return true;
 
@@ -98,7 +108,8 @@ bool ComputeInitContainerActions(const api::Pod& pod, const RuntimePodStatus& st
   bool pod_has_initialized = false;
   for (const auto& c : pod.spec.containers) {
     const runtime::ContainerStatus* s = status.FindContainer(c.name);
-    if (s != nullptr && (s->state == ContainerState::kCreated || s->state == ContainerState::kRunning)) {
+    if (s != nullptr &&
+        (s->state == ContainerState::kCreated || s->state == ContainerState::kRunning)) {
       pod_has_initialized = true;
       break;
     }
@@ -118,11 +129,19 @@ bool ComputeInitContainerActions(const api::Pod& pod, const RuntimePodStatus& st
       if (previously_initialized && restartable) to_start.push_back(n);
       continue;
     }
-    if (previously_initialized && !restartable) continue;  // only sidecars are kept running afterwards
+    if (previously_initialized && !restartable)
+      continue;  // only sidecars are kept running afterwards
 
-    switch (s->state) {
+    switch (NeverStarted(*s) ? ContainerState::kCreated : s->state) {
       case ContainerState::kCreated:
-        // Created but never started: the runtime likely failed to start it; start it again.
+        // Never started (the runtime failed to start it, or nanolet restarted meanwhile): start it
+        // again, after killing what runc may hold of it.
+        if (s->state == ContainerState::kCreated) {
+          b.Kill(*s,
+                 "Init container " + c.name +
+                     " was created but never started, try killing it before restart",
+                 kKillReasonUnknown);
+        }
         to_start.push_back(n);
         break;
       case ContainerState::kRunning: {
@@ -131,7 +150,8 @@ bool ComputeInitContainerActions(const api::Pod& pod, const RuntimePodStatus& st
           auto startup = Probe(probes, s->id, &ContainerProbeResults::startup);
           if (!startup) break;  // not probed yet: wait
           if (*startup != ProbeResult::kSuccess) {
-            b.Kill(*s, "Init container " + c.name + " failed startup probe", kKillReasonStartupProbe);
+            b.Kill(*s, "Init container " + c.name + " failed startup probe",
+                   kKillReasonStartupProbe);
             to_start.push_back(n);
             break;
           }
@@ -149,7 +169,8 @@ bool ComputeInitContainerActions(const api::Pod& pod, const RuntimePodStatus& st
         if (c.liveness_probe) {
           auto liveness = Probe(probes, s->id, &ContainerProbeResults::liveness);
           if (liveness && *liveness == ProbeResult::kFailure) {
-            b.Kill(*s, "Init container " + c.name + " failed liveness probe", kKillReasonLivenessProbe);
+            b.Kill(*s, "Init container " + c.name + " failed liveness probe",
+                   kKillReasonLivenessProbe);
             to_start.push_back(n);
           }
         }
@@ -177,8 +198,9 @@ bool ComputeInitContainerActions(const api::Pod& pod, const RuntimePodStatus& st
           a.init_containers_to_start.clear();
           return false;
         }
-        b.Kill(*s, std::string("Init container is in \"") + StateName(s->state) +
-                       "\" state, try killing it before restart",
+        b.Kill(*s,
+               std::string("Init container is in \"") + StateName(s->state) +
+                   "\" state, try killing it before restart",
                kKillReasonUnknown);
         to_start.push_back(n);
         break;
@@ -196,7 +218,9 @@ bool ComputeInitContainerActions(const api::Pod& pod, const RuntimePodStatus& st
 
 uint32_t NextAttempt(const RuntimePodStatus& status, std::string_view name) {
   const runtime::ContainerStatus* s = status.FindContainer(name);
-  return s == nullptr ? 0 : s->attempt + 1;
+  if (s == nullptr) return 0;
+  return NeverStarted(*s) ? s->attempt
+                          : s->attempt + 1;  // an attempt that never ran is tried again
 }
 
 SandboxChange PodSandboxChanged(const api::Pod& pod, const RuntimePodStatus& status) {
@@ -214,7 +238,7 @@ SandboxChange PodSandboxChanged(const api::Pod& pod, const RuntimePodStatus& sta
   if (!host_net.empty() && (host_net == "true") != pod.spec.host_network) {
     return {true, max_attempt + 1, ""};  // network namespace mode changed
   }
-  if (!pod.spec.host_network && sb.ip.empty() && sb.ips.empty()) {
+  if (!pod.spec.host_network && sb.ip.empty() && sb.ips.empty() && !sb.network_pending) {
     return {true, max_attempt + 1, sb.id};  // no IP address
   }
   return {false, max_attempt, sb.id};
@@ -226,13 +250,14 @@ bool ShouldContainerBeRestarted(const api::Container& container, const api::Pod&
   const runtime::ContainerStatus* s = status.FindContainer(container.name);
   if (s == nullptr) return true;
   if (s->state == ContainerState::kRunning) return false;
-  if (s->state == ContainerState::kUnknown || s->state == ContainerState::kCreated) return true;
+  if (s->state == ContainerState::kUnknown || NeverStarted(*s)) return true;
   if (pod.spec.restart_policy == "Never") return false;
   if (pod.spec.restart_policy == "OnFailure" && s->exit_code == 0) return false;
   return true;
 }
 
-PodActions ComputePodActions(const api::Pod& pod, const RuntimePodStatus& status, const ProbeResults& probes) {
+PodActions ComputePodActions(const api::Pod& pod, const RuntimePodStatus& status,
+                             const ProbeResults& probes) {
   PodActions a;
   Builder b(pod, status, a);
   SandboxChange sc = PodSandboxChanged(pod, status);
@@ -242,14 +267,17 @@ PodActions ComputePodActions(const api::Pod& pod, const RuntimePodStatus& status
   a.sandbox_attempt = sc.attempt;
 
   if (sc.changed) {
-    // Under restartPolicy Never a pod whose sandbox died after running containers is not started again.
-    if (!ShouldRestartOnFailure(pod) && sc.attempt != 0 && !status.containers.empty()) {
+    // Under restartPolicy Never a pod whose sandbox died after running containers is not started
+    // again (containers that never started do not count: nanolet restarted while making the pod).
+    if (!ShouldRestartOnFailure(pod) && sc.attempt != 0 && AnyContainerStarted(status)) {
       a.create_sandbox = false;
       return a;
     }
     std::vector<size_t> to_start;
     for (size_t i = 0; i < pod.spec.containers.size(); ++i) {
-      if (pod.spec.restart_policy == "OnFailure" && ContainerSucceeded(pod.spec.containers[i], status)) continue;
+      if (pod.spec.restart_policy == "OnFailure" &&
+          ContainerSucceeded(pod.spec.containers[i], status))
+        continue;
       to_start.push_back(i);
     }
     // Initialized and nothing left to run: just kill what is left, no new sandbox.
@@ -275,10 +303,18 @@ PodActions ComputePodActions(const api::Pod& pod, const RuntimePodStatus& status
     if (s == nullptr || s->state != ContainerState::kRunning) {
       if (ShouldContainerBeRestarted(c, pod, status)) {
         b.Start(i);
-        if (s != nullptr && s->state == ContainerState::kUnknown) {
+        if (s != nullptr && s->state == ContainerState::kCreated) {
+          // Created and never started: runc may hold its process waiting to start; never two of
+          // one.
+          b.Kill(*s,
+                 "Container " + c.name +
+                     " was created but never started, try killing it before restart",
+                 kKillReasonUnknown);
+        } else if (s != nullptr && s->state == ContainerState::kUnknown) {
           // It may still run: kill it first so that two instances never run at once.
-          b.Kill(*s, std::string("Container is in \"") + StateName(s->state) +
-                         "\" state, try killing it before restart",
+          b.Kill(*s,
+                 std::string("Container is in \"") + StateName(s->state) +
+                     "\" state, try killing it before restart",
                  kKillReasonUnknown);
         }
       }
@@ -320,19 +356,21 @@ PodActions ComputePodActions(const api::Pod& pod, const RuntimePodStatus& status
 std::string PodActions::String() const {
   auto list = [](const std::vector<ContainerToStart>& v) {
     std::string s = "[";
-    for (size_t i = 0; i < v.size(); ++i) s += (i ? " " : "") + v[i].name + "#" + std::to_string(v[i].attempt);
+    for (size_t i = 0; i < v.size(); ++i)
+      s += (i ? " " : "") + v[i].name + "#" + std::to_string(v[i].attempt);
     return s + "]";
   };
   std::string kills = "[";
   for (size_t i = 0; i < containers_to_kill.size(); ++i) {
-    kills += (i ? " " : "") + containers_to_kill[i].name + "(" + containers_to_kill[i].container_id + ")";
+    kills += (i ? " " : "") + containers_to_kill[i].name + "(" +
+             containers_to_kill[i].container_id + ")";
   }
   kills += "]";
   return std::string("KillPod: ") + (kill_pod ? "true" : "false") +
          ", CreateSandbox: " + (create_sandbox ? "true" : "false") + ", SandboxID: " + sandbox_id +
-         ", Attempt: " + std::to_string(sandbox_attempt) + ", InitContainersToStart: " +
-         list(init_containers_to_start) + ", ContainersToStart: " + list(containers_to_start) +
-         ", ContainersToKill: " + kills;
+         ", Attempt: " + std::to_string(sandbox_attempt) +
+         ", InitContainersToStart: " + list(init_containers_to_start) +
+         ", ContainersToStart: " + list(containers_to_start) + ", ContainersToKill: " + kills;
 }
 
 }  // namespace nanolet::kubelet

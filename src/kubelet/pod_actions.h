@@ -1,16 +1,21 @@
 #pragma once
 // What the pod worker must do to converge the runtime to the desired pod, as upstream
-// kuberuntime_manager.computePodActions (with computeInitContainerActions: init containers in order, each
-// to success; restartable "sidecar" init containers kept running). Pure: no runtime calls, no clock.
-// A caller may rely on:
-// - kill_pod: stop every container and the sandbox(es) of the pod first; with create_sandbox, start over in
+// kuberuntime_manager.computePodActions (with computeInitContainerActions: init containers in
+// order, each to success; restartable "sidecar" init containers kept running). Pure: no runtime
+// calls, no clock. A caller may rely on:
+// - kill_pod: stop every container and the sandbox(es) of the pod first; with create_sandbox, start
+// over in
 //   a new sandbox (attempt = sandbox_attempt) and remove the old init containers;
-// - without kill_pod: kill containers_to_kill, then start init_containers_to_start then containers_to_start
+// - without kill_pod: kill containers_to_kill, then start init_containers_to_start then
+// containers_to_start
 //   (in that order, each list in spec order) in the sandbox `sandbox_id`;
-// - kill_pod && !create_sandbox with nothing to start means the pod is done: its containers are finished
+// - kill_pod && !create_sandbox with nothing to start means the pod is done: its containers are
+// finished
 //   (restart policy) and only the sandbox is left to stop;
-// - each container to start carries the attempt to pass in ContainerConfig (previous attempt + 1, or 0);
-// - the restart backoff is not applied here: the worker checks CheckRestartBackOff before each start.
+// - each container to start carries the attempt to pass in ContainerConfig (previous attempt + 1,
+// or 0);
+// - the restart backoff is not applied here: the worker checks CheckRestartBackOff before each
+// start.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -59,10 +64,12 @@ struct PodActions {
   std::string String() const;
 };
 
-PodActions ComputePodActions(const api::Pod& pod, const RuntimePodStatus& status, const ProbeResults& probes);
+PodActions ComputePodActions(const api::Pod& pod, const RuntimePodStatus& status,
+                             const ProbeResults& probes);
 
-// As upstream runtimeutil.PodSandboxChanged: whether a new sandbox is needed (none, none ready, more than
-// one ready, network mode changed, no IP), the attempt for it, and the current sandbox's ID.
+// As upstream runtimeutil.PodSandboxChanged: whether a new sandbox is needed (none, none ready,
+// more than one ready, network mode changed, no IP), the attempt for it, and the current sandbox's
+// ID.
 struct SandboxChange {
   bool changed = false;
   uint32_t attempt = 0;
@@ -70,8 +77,9 @@ struct SandboxChange {
 };
 SandboxChange PodSandboxChanged(const api::Pod& pod, const RuntimePodStatus& status);
 
-// As upstream kubecontainer.ShouldContainerBeRestarted: never once the pod is being deleted; yes when the
-// container never ran (or is created/unknown); no while it runs; else by restartPolicy and exit code.
+// As upstream kubecontainer.ShouldContainerBeRestarted: never once the pod is being deleted; yes
+// when the container never ran (or is created/unknown); no while it runs; else by restartPolicy and
+// exit code.
 bool ShouldContainerBeRestarted(const api::Container& container, const api::Pod& pod,
                                 const RuntimePodStatus& status);
 

@@ -26,8 +26,8 @@ namespace {
 std::string PodRef(const api::Pod& pod) { return pod.metadata.namespace_ + "/" + pod.metadata.name; }
 
 Result<RuntimePodStatus> ListPod(runtime::Runtime& rt, const std::string& uid) {
-  ASSIGN_OR_RETURN(auto sandboxes, rt.ListPodSandboxes());
-  ASSIGN_OR_RETURN(auto containers, rt.ListContainers());
+  ASSIGN_OR_RETURN(auto sandboxes, rt.ListPodSandboxesOf(uid));
+  ASSIGN_OR_RETURN(auto containers, rt.ListContainersOf(uid));
   RuntimePodStatus rps = RuntimePodStatus::Build(uid, sandboxes, containers);
   for (auto& c : rps.containers) FillTerminationMessage(c);
   return rps;
@@ -44,6 +44,18 @@ const api::Container* FindSpec(const api::Pod& pod, const std::string& name) {
 }
 
 bool IsTerminalPhase(const std::string& phase) { return phase == "Succeeded" || phase == "Failed"; }
+
+std::string ContainerEventPath(const api::Pod& pod, const std::string& name) {
+  bool init = false;
+  for (const auto& c : pod.spec.init_containers) init = init || c.name == name;
+  return api::ContainerFieldPath(name, init);
+}
+
+// Upstream's events (pkg/kubelet/events) on the pod, or on one of its containers when `container` is set.
+void RecordPodEvent(api::EventSink* sink, const api::Pod& pod, const char* type, const char* reason,
+                    const std::string& message, const std::string& container = "") {
+  if (sink) sink->Record(pod, type, reason, message, container.empty() ? "" : ContainerEventPath(pod, container));
+}
 
 }  // namespace
 
@@ -155,21 +167,34 @@ SyncResult PodSyncer::Sync(const SyncRequest& req) {
     };
   }
   runtime::SandboxConfig sandbox_config = MakeSandboxConfig(pod, actions.sandbox_attempt, ctx);
+  const std::string sandbox_key = uid + "/sandbox";
+  // A sandbox that could not be created, or whose network failed after it was (the fast path): back off
+  // and say why on every container waiting for it (upstream: a FailedCreatePodSandBox event while the
+  // containers wait in ContainerCreating).
+  auto sandbox_failed = [&](const std::string& message) {
+    sandbox_backoff_.Next(sandbox_key, clock_.Now());
+    res.error = "create pod sandbox: " + message;
+    log::Error("failed to create pod sandbox", {{"pod", PodRef(pod)}, {"error", message}});
+    RecordPodEvent(opts_.events, pod, api::kEventWarning, "FailedCreatePodSandBox", "Failed to create pod sandbox: " + message);
+    const std::string_view waiting =
+        pod.spec.init_containers.empty() ? kReasonContainerCreating : kReasonPodInitializing;
+    for (const auto* list : {&actions.init_containers_to_start, &actions.containers_to_start}) {
+      for (const auto& s : *list) reasons[s.name] = {std::string(waiting), "Failed to create pod sandbox: " + message};
+    }
+    res.requeue_after = sandbox_backoff_.Get(sandbox_key);
+  };
   if (actions.create_sandbox) {
-    std::string key = uid + "/sandbox";
+    const std::string& key = sandbox_key;
     if (sandbox_backoff_.IsInBackOffSinceUpdate(key, clock_.Now())) {
       res.requeue_after = sandbox_backoff_.Get(key);
       return finish(false);
     }
+    if (!actions.sandbox_id.empty()) RecordPodEvent(opts_.events, pod, api::kEventNormal, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.");
     auto sid = rt_.RunPodSandbox(sandbox_config);
     if (!sid.ok()) {
-      sandbox_backoff_.Next(key, clock_.Now());
-      res.error = "create pod sandbox: " + sid.error().message();
-      log::Error("failed to create pod sandbox", {{"pod", PodRef(pod)}, {"error", sid.error().message()}});
-      res.requeue_after = sandbox_backoff_.Get(key);
+      sandbox_failed(sid.error().message());
       return finish(false);
     }
-    sandbox_backoff_.Reset(key);
     sandbox_id = *sid;
     if (auto relisted = ListPod(rt_, uid); relisted.ok()) rps = std::move(*relisted);
   }
@@ -194,6 +219,7 @@ SyncResult PodSyncer::Sync(const SyncRequest& req) {
       grace = *spec->startup_probe->termination_grace_period_seconds;
     }
     log::Info("killing container", {{"pod", PodRef(pod)}, {"container", k.name}, {"reason", k.message}});
+    RecordPodEvent(opts_.events, pod, api::kEventNormal, "Killing", k.message.empty() ? "Stopping container " + k.name : k.message, k.name);
     auto r = rt_.StopContainer(k.container_id, std::chrono::seconds(grace));
     if (!r.ok()) res.error = r.error().message();
   }
@@ -202,6 +228,7 @@ SyncResult PodSyncer::Sync(const SyncRequest& req) {
   if (!volumes.ok()) {
     res.error = volumes.error().message();
     log::Error("failed to set up volumes", {{"pod", PodRef(pod)}, {"error", res.error}});
+    RecordPodEvent(opts_.events, pod, api::kEventWarning, "FailedMount", res.error);
     // Upstream reports this as a FailedMount event while the containers wait in ContainerCreating;
     // without events, the message goes on the waiting containers.
     for (const auto* list : {&actions.init_containers_to_start, &actions.containers_to_start}) {
@@ -211,8 +238,10 @@ SyncResult PodSyncer::Sync(const SyncRequest& req) {
     return finish(false);
   }
 
+  bool sandbox_broken = false;
   auto start = [&](const ContainerToStart& s, const api::Container& c) -> bool {
     if (auto wait = CheckRestartBackOff(crash_backoff_, pod, c, rps)) {
+      RecordPodEvent(opts_.events, pod, api::kEventWarning, "BackOff", "Back-off restarting failed container " + c.name + " in pod " + pod.metadata.name + "_" + pod.metadata.namespace_ + "(" + uid + ")", c.name);
       reasons[c.name] = *wait;
       // Requeue when the backoff window since the last exit ends.
       Duration window = crash_backoff_.Get(RestartBackOffKey(pod, c));
@@ -223,17 +252,24 @@ SyncResult PodSyncer::Sync(const SyncRequest& req) {
       if (!res.requeue_after || left < *res.requeue_after) res.requeue_after = left;
       return false;
     }
-    ImageResult img = EnsureImageExists(rt_, pull_backoff_, pod, c, runtime::PullAuth{});
+    ImageResult img = EnsureImageExists(rt_, pull_backoff_, pod, c, runtime::PullAuth{}, opts_.events,
+                                        ContainerEventPath(pod, c.name));
     if (!img.ok()) {
+      RecordPodEvent(opts_.events, pod, api::kEventWarning, "Failed", "Error: " + img.failure->reason, c.name);
       reasons[c.name] = *img.failure;
-      Duration window = pull_backoff_.Get(ImagePullBackOffKey(pod, c));
-      if (window.count() == 0) window = std::chrono::seconds(1);
+      // Come back when the window since the last pull ends (not a whole window from now).
+      Duration window = pull_backoff_.RemainingSinceUpdate(ImagePullBackOffKey(pod, c), clock_.Now()) +
+                        std::chrono::milliseconds(1);
+      if (window < std::chrono::milliseconds(10)) window = std::chrono::milliseconds(10);
       if (!res.requeue_after || window < *res.requeue_after) res.requeue_after = window;
       log::Warn("image not ready", {{"pod", PodRef(pod)}, {"container", c.name},
                                     {"reason", img.failure->reason}, {"message", img.failure->message}});
       return false;
     }
-    auto mounts = volume::ContainerMounts(opts_.root_dir, pod, c, *volumes);
+    // subPathExpr expands from the container's resolved environment (an error there is reported
+    // by MakeContainerConfig below).
+    auto env = MakeEnvironment(pod, c, ctx);
+    auto mounts = volume::ContainerMounts(opts_.root_dir, pod, c, *volumes, env.ok() ? &*env : nullptr);
     // The termination message file, mounted at terminationMessagePath (upstream: pods/<uid>/containers/
     // <name>/<random>); the kubelet reads it when the container ends.
     std::string tm_dir = volume::PodDir(opts_.root_dir, uid) + "/containers/" + c.name;
@@ -249,6 +285,7 @@ SyncResult PodSyncer::Sync(const SyncRequest& req) {
                     : Result<runtime::ContainerConfig>(mounts.error());
     if (!cfg.ok()) {
       reasons[c.name] = {std::string(kReasonCreateContainerConfigError), cfg.error().message()};
+      RecordPodEvent(opts_.events, pod, api::kEventWarning, "Failed", "Error: " + cfg.error().message(), c.name);
       res.requeue_after = std::chrono::seconds(2);
       return false;
     }
@@ -257,14 +294,25 @@ SyncResult PodSyncer::Sync(const SyncRequest& req) {
     auto cid = rt_.CreateContainer(sandbox_id, *cfg, sandbox_config);
     if (!cid.ok()) {
       reasons[c.name] = {std::string(kReasonCreateContainerError), cid.error().message()};
+      RecordPodEvent(opts_.events, pod, api::kEventWarning, "Failed", "Error: " + cid.error().message(), c.name);
       log::Error("failed to create container", {{"pod", PodRef(pod)}, {"container", c.name},
                                                 {"error", cid.error().message()}});
       res.requeue_after = std::chrono::seconds(2);
       return false;
     }
+    RecordPodEvent(opts_.events, pod, api::kEventNormal, "Created", "Created container: " + c.name, c.name);
     auto st = rt_.StartContainer(*cid);
+    if (!st.ok() && st.error().is(ErrorCode::kUnavailable)) {
+      // The sandbox's network failed (the fast path): not this container's fault. The sandbox is NotReady
+      // now; the next sync replaces it after the sandbox backoff.
+      (void)rt_.RemoveContainer(*cid);
+      sandbox_failed(st.error().message());
+      sandbox_broken = true;
+      return false;
+    }
     if (!st.ok()) {
       reasons[c.name] = {std::string(kReasonRunContainerError), st.error().message()};
+      RecordPodEvent(opts_.events, pod, api::kEventWarning, "Failed", "Error: " + st.error().message(), c.name);
       log::Error("failed to start container", {{"pod", PodRef(pod)}, {"container", c.name},
                                                {"error", st.error().message()}});
       (void)rt_.RemoveContainer(*cid);
@@ -272,11 +320,22 @@ SyncResult PodSyncer::Sync(const SyncRequest& req) {
       return false;
     }
     reasons.erase(c.name);
+    sandbox_backoff_.Reset(sandbox_key);  // the sandbox works, network included
     log::V(2, "started container", {{"pod", PodRef(pod)}, {"container", c.name}, {"id", *cid}});
+    RecordPodEvent(opts_.events, pod, api::kEventNormal, "Started", "Started container " + c.name, c.name);
+    if (ctx.pod_ip.empty() && !pod.spec.host_network) {
+      // Started means the network is up: the pod IP is known now (postStart hooks default to it).
+      if (auto sb = rt_.PodSandboxStatus(sandbox_id); sb.ok()) {
+        ctx.pod_ip = sb->ip;
+        ctx.pod_ips = sb->ips;
+      }
+    }
     if (c.lifecycle && c.lifecycle->post_start) {
       auto hook = RunLifecycleHook(rt_, pod, c, *cid, ctx.pod_ip, *c.lifecycle->post_start,
                                    std::chrono::seconds(pod.spec.termination_grace_period_seconds.value_or(30)));
       if (!hook.ok()) {
+        RecordPodEvent(opts_.events, pod, api::kEventWarning, "FailedPostStartHook", "PostStartHook failed", c.name);
+        RecordPodEvent(opts_.events, pod, api::kEventNormal, "Killing", "FailedPostStartHook", c.name);
         log::Warn("postStart hook failed", {{"pod", PodRef(pod)}, {"container", c.name},
                                             {"error", hook.error().message()}});
         (void)rt_.StopContainer(*cid, std::chrono::seconds(pod.spec.termination_grace_period_seconds.value_or(30)));
@@ -286,9 +345,11 @@ SyncResult PodSyncer::Sync(const SyncRequest& req) {
     return true;
   };
   for (const auto& s : actions.init_containers_to_start) {
+    if (sandbox_broken) break;
     if (s.index < pod.spec.init_containers.size()) start(s, pod.spec.init_containers[s.index]);
   }
   for (const auto& s : actions.containers_to_start) {
+    if (sandbox_broken) break;
     if (s.index < pod.spec.containers.size()) start(s, pod.spec.containers[s.index]);
   }
   return finish(false);
@@ -312,11 +373,13 @@ void PodSyncer::KillPod(const api::Pod& pod, std::optional<int64_t> grace_overri
     threads.emplace_back([&, c] {
       std::string name = ContainerName(*c);
       const api::Container* spec = FindSpec(pod, name);
+      RecordPodEvent(opts_.events, pod, api::kEventNormal, "Killing", "Stopping container " + name, name);
       if (spec && spec->lifecycle && spec->lifecycle->pre_stop && grace_s > 0 &&
           c->state == runtime::ContainerState::kRunning) {
         auto budget = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_.Now());
         auto hook = RunLifecycleHook(rt_, pod, *spec, c->id, pod_ip, *spec->lifecycle->pre_stop, budget);
         if (!hook.ok()) {
+          RecordPodEvent(opts_.events, pod, api::kEventWarning, "FailedPreStopHook", "PreStopHook failed", name);
           log::Warn("preStop hook failed", {{"pod", PodRef(pod)}, {"container", name},
                                             {"error", hook.error().message()}});
         }
@@ -340,7 +403,9 @@ void PodSyncer::KillPod(const api::Pod& pod, std::optional<int64_t> grace_overri
       if (!r.ok()) {
         log::Error("failed to remove pod sandbox", {{"pod", PodRef(pod)}, {"error", r.error().message()}});
       }
-    } else if (sb.state == runtime::SandboxState::kReady) {
+    } else {
+      // NotReady ones too: a sandbox whose network failed still has its pause container (the runtime
+      // returns at once for one stopped before).
       auto r = rt_.StopPodSandbox(sb.id);
       if (!r.ok()) log::Error("failed to stop pod sandbox", {{"pod", PodRef(pod)}, {"error", r.error().message()}});
     }

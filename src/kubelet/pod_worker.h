@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "api/event_sink.h"
 #include "api/types.h"
 #include "kubelet/backoff.h"
 #include "kubelet/probe_results.h"
@@ -31,6 +32,9 @@ struct PodSyncOptions {
   std::vector<std::string> host_ips;
   // ConfigMaps and Secrets for volumes and env; null: none exist. Outlives the syncer.
   const volume::ObjectProvider* objects = nullptr;
+  // Upstream's pod and container events (Pulling, Created, Started, Killing, BackOff, ...); null: none.
+  // Outlives the syncer.
+  api::EventSink* events = nullptr;
 };
 
 struct SyncRequest {

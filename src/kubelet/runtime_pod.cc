@@ -11,14 +11,20 @@ std::string ContainerName(const runtime::ContainerStatus& c) {
   return n.empty() ? c.name : n;
 }
 
+bool NeverStarted(const runtime::ContainerStatus& c) {
+  return c.state == runtime::ContainerState::kCreated ||
+         (c.state == runtime::ContainerState::kExited && c.started_at == TimePoint{});
+}
+
 RuntimePodStatus RuntimePodStatus::Build(std::string_view uid,
                                          const std::vector<runtime::SandboxStatus>& sandboxes,
                                          const std::vector<runtime::ContainerStatus>& containers) {
   RuntimePodStatus s;
   s.uid = std::string(uid);
   for (const auto& sb : sandboxes) {
-    std::string sb_uid = sb.pod_uid.empty() ? LabelOrAnnotation(sb.labels, sb.annotations, kPodUIDLabel)
-                                            : sb.pod_uid;
+    std::string sb_uid = sb.pod_uid.empty()
+                             ? LabelOrAnnotation(sb.labels, sb.annotations, kPodUIDLabel)
+                             : sb.pod_uid;
     if (sb_uid == uid) s.sandboxes.push_back(sb);
   }
   for (const auto& c : containers) {
@@ -49,7 +55,8 @@ std::vector<std::string> RuntimePodStatus::PodIPs() const {
   if (sandboxes.empty() || sandboxes.front().state != runtime::SandboxState::kReady) return {};
   const auto& sb = sandboxes.front();
   std::vector<std::string> all = sb.ips;
-  if (!sb.ip.empty() && std::find(all.begin(), all.end(), sb.ip) == all.end()) all.insert(all.begin(), sb.ip);
+  if (!sb.ip.empty() && std::find(all.begin(), all.end(), sb.ip) == all.end())
+    all.insert(all.begin(), sb.ip);
   // As upstream sortPodIPs with an IPv4 node: the first IPv4 address, then the first IPv6 one.
   std::vector<std::string> out;
   for (const auto& ip : all) {

@@ -49,7 +49,8 @@ ensure_image() {
 
 start_nanolet() {
   "$NANOLET_BUILD/nanolet" --pod-manifest-path "$MANIFESTS" --root-dir "$ROOT" --pod-logs-dir "$LOGS" \
-    --address 127.0.0.1 --read-only-port "$PORT" --port "${SECURE_PORT:-0}" --file-check-frequency 1s --sync-frequency 10s \
+    --address 127.0.0.1 --read-only-port "$PORT" --port "${SECURE_PORT:-0}" \
+    --file-check-frequency "${FILE_CHECK_FREQUENCY:-1s}" --sync-frequency "${SYNC_FREQUENCY:-10s}" \
     --hostname-override e2e-node "$@" >>"$E2E_TMP/nanolet.log" 2>&1 &
   NANOLET_PID=$!
   wait_for "nanolet /healthz" 20 curl -sf "$API/healthz"
@@ -85,6 +86,9 @@ snapshot_resources() {
     echo "sandboxes: $(ls "$ROOT/runtime/sandboxes" 2>/dev/null | wc -l)"
     echo "containers: $(ls "$ROOT/runtime/containers" 2>/dev/null | wc -l)"
     echo "pods: $(ls "$ROOT/pods" 2>/dev/null | wc -l)"
+    # Per-pod iptables rules (portmap's hostPort chains; the bridge plugin's ipMasq chains under a CNI config
+    # that uses it); the network's one masquerade chain stays while nanolet runs.
+    echo "nat: $(iptables-save -t nat 2>/dev/null | grep -v NANOLET-MASQ | grep -c "10\.231\.$E2E_ID\." || true)"
   }
 }
 
@@ -119,9 +123,30 @@ cleanup() {
   # Pod cgroups first (depth-first), then the test's parent, in every hierarchy.
   find /sys/fs/cgroup -depth -type d -path "*$NANOLET_CGROUP_PARENT*" -exec rmdir {} \; 2>/dev/null || true
   grep "$E2E_TMP" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  local veths_left=0 i
+  if [[ -n ${VERIFY_CLEANUP:-} ]]; then  # veths go with their namespace, asynchronously in the kernel
+    for ((i = 0; i < 100; i++)); do
+      veths_left=$(ip -o link show master "$NANOLET_CNI_BRIDGE" 2>/dev/null | wc -l)
+      (( veths_left == 0 )) && break
+      sleep 0.1  # poll interval of a condition wait, not synchronisation
+    done
+  fi
   ip link del "$NANOLET_CNI_BRIDGE" 2>/dev/null || true
+  python3 "$NANOLET_SRC/scripts/nat-cleanup.py" "$NANOLET_CNI_BRIDGE" "10.231.$E2E_ID." || true
   rm -rf "$E2E_TMP"
   rmdir "/run/nanolet/e2e-ids/$E2E_ID" 2>/dev/null || true
+  # VERIFY_CLEANUP=1 (benches that SIGKILL nanolet): nothing of this test may be left on the machine.
+  if [[ -n ${VERIFY_CLEANUP:-} ]]; then
+    local left="" n
+    (( veths_left == 0 )) || left+=" veths=$veths_left"
+    n=$(grep -c -e "$E2E_TMP" -e "$NANOLET_NETNS_DIR" /proc/self/mountinfo || true); (( n == 0 )) || left+=" mounts=$n"
+    [[ ! -e $NANOLET_NETNS_DIR ]] || left+=" netns-dir"
+    n=$(find /sys/fs/cgroup -maxdepth 3 -type d -path "*$NANOLET_CGROUP_PARENT*" 2>/dev/null | wc -l); (( n == 0 )) || left+=" cgroups=$n"
+    ! ip link show "$NANOLET_CNI_BRIDGE" >/dev/null 2>&1 || left+=" bridge"
+    n=$(pgrep -f "$E2E_TMP" | wc -l); (( n == 0 )) || left+=" processes=$n"
+    [[ ! -e $E2E_TMP ]] || left+=" files"
+    if [[ -n $left ]]; then log "cleanup left:$left"; rc=1; else log "cleanup verified: nothing left"; fi
+  fi
   exit $rc
 }
 trap cleanup EXIT

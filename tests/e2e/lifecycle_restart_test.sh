@@ -14,7 +14,8 @@ HTTP_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)
 python3 -m http.server "$HTTP_PORT" --bind 127.0.0.1 --directory "$WWW" >"$E2E_TMP/http.log" 2>&1 &
 HTTP_PID=$!
 stop_http() { if kill -0 "$HTTP_PID" 2>/dev/null; then kill "$HTTP_PID"; wait "$HTTP_PID" 2>/dev/null || true; fi; }
-trap 'rc=$?; stop_http; (exit $rc); cleanup' EXIT
+# (set +e: under errexit `(exit $rc)` with rc != 0 would end the trap before cleanup ran.)
+trap 'rc=$?; stop_http || true; set +e; (exit $rc); cleanup' EXIT
 wait_for "http server" 10 curl -s -o /dev/null "http://127.0.0.1:$HTTP_PORT/"
 # A PodList as the apiserver serves it: the items carry no kind or apiVersion.
 cat >"$WWW/pods.json.tmp" <<JSON

@@ -21,7 +21,15 @@ spec:
     command: ["httpd", "-f", "-p", "8080", "-h", "/var/www"]
   - name: client
     image: nanolet.local/busybox:1.35
-    command: ["sh", "-c", "echo client up; exec sleep 3600"]
+    env:
+    - name: MY_IP
+      valueFrom: {fieldRef: {fieldPath: status.podIP}}
+    # The fast path starts the sandbox before CNI ADD ends: the process must still start with eth0 up, the pod IP
+    # in /etc/hosts, and (env from status.podIP) that IP in its env.
+    command:
+    - sh
+    - -c
+    - 'echo client up; echo "ip=\$(MY_IP)"; ip -4 -o addr show eth0 | grep -q "inet \$(MY_IP)/" && echo eth0 up at start; grep -q "^\$(MY_IP)" /etc/hosts && echo hosts has ip; exec sleep 3600'
 YAML
 t0=$(date +%s%N)
 wait_for "web Running" 30 pod_phase_is web Running
@@ -46,6 +54,10 @@ out=$(rexec "$client" wget -q -O - http://127.0.0.1:8080/)
 curl -sf "http://$ip:8080/" >/dev/null || fail "pod IP not reachable from the node"
 grep -q "client up" "$LOGS"/default_web-e2e-node_*/client/0.log || fail "CRI log missing"
 grep -qE '^[0-9T:.-]+Z stdout F client up$' "$LOGS"/default_web-e2e-node_*/client/0.log || fail "CRI log format"
+wait_for "client's start-up lines" 5 grep -q "hosts has ip" "$LOGS"/default_web-e2e-node_*/client/0.log
+for want in "ip=$ip" "eth0 up at start" "hosts has ip"; do
+  grep -q "stdout F $want\$" "$LOGS"/default_web-e2e-node_*/client/0.log || fail "client log lacks '$want'"
+done
 
 log "graceful termination: SIGTERM handler runs; SIGTERM ignored is killed at the deadline"
 mkdir -p "$E2E_TMP/marker"

@@ -54,6 +54,24 @@ TEST(Backoff, IsInBackOffSinceUpdateCountsFromTheLastNext) {
   EXPECT_FALSE(b.IsInBackOffSinceUpdate("img", clock.Now()));
 }
 
+// The pod worker comes back when the window since the last pull ends, not a whole window after a sync in
+// the middle of it (that doubled the wait); the note keeps the last error for the waiting message.
+TEST(Backoff, RemainingSinceUpdateAndNote) {
+  FakeClock clock;
+  Backoff b(clock, seconds(10), seconds(300));
+  EXPECT_EQ(b.RemainingSinceUpdate("img", clock.Now()), seconds(0));
+  b.Next("img", clock.Now());
+  b.SetNote("img", "manifest unknown");
+  EXPECT_EQ(b.RemainingSinceUpdate("img", clock.Now()), seconds(10));
+  clock.Advance(seconds(7));
+  EXPECT_EQ(b.RemainingSinceUpdate("img", clock.Now()), seconds(3));
+  clock.Advance(seconds(5));
+  EXPECT_EQ(b.RemainingSinceUpdate("img", clock.Now()), seconds(0));
+  EXPECT_EQ(b.Note("img"), "manifest unknown");
+  b.Reset("img");
+  EXPECT_EQ(b.Note("img"), "");
+}
+
 TEST(Backoff, ResetAfterTenMinutesWithoutFailure) {
   FakeClock clock;
   Backoff b(clock, kCrashLoopBackOffInitial, kCrashLoopBackOffMax);

@@ -71,7 +71,8 @@ TEST(ImagePull, FailureThenBackOffThenRetry) {
   f.clock.Advance(std::chrono::seconds(9));
   r = f.Ensure();
   EXPECT_EQ(r.failure->reason, "ImagePullBackOff");
-  EXPECT_EQ(r.failure->message, "Back-off pulling image \"busybox:1.36\"");
+  // The last pull's error stays in the message (upstream prevPullErrMsg).
+  EXPECT_EQ(r.failure->message, "Back-off pulling image \"busybox:1.36\": manifest unknown");
   EXPECT_EQ(f.Pulls(), 1u);
   f.clock.Advance(std::chrono::seconds(1));
   EXPECT_EQ(f.Ensure().failure->reason, "ErrImagePull");  // window over: pulls again, fails again

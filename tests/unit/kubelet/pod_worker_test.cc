@@ -3,8 +3,10 @@
 #include "kubelet/pod_worker.h"
 
 #include <gtest/gtest.h>
+#include <algorithm>
 #include <stdlib.h>
 
+#include "kubelet/container_config.h"
 #include "kubelet/pod_status.h"
 #include "kubelet/termination_message.h"
 #include "runtime/fake_runtime.h"
@@ -114,4 +116,63 @@ TEST_F(PodSyncerTest, TerminationMessageFileReadBackWhenTheContainerEnds) {
 }
 
 }  // namespace
+// The fast path: the runtime returns from RunPodSandbox before CNI ADD ends; when ADD fails, StartContainer
+// fails with kUnavailable and the sandbox turns NotReady. That is a sandbox failure, not the container's:
+// the containers wait in ContainerCreating with the cause, the sandbox backs off and is then replaced.
+TEST_F(PodSyncerTest, SandboxNetworkFailure_CauseOnContainersBackoffThenReplaced) {
+  api::Pod pod = MakePod("Always", {"app"});
+  rt_.InjectError("StartContainer", Error("set up pod network: plugin bridge failed", ErrorCode::kUnavailable));
+  SyncResult r = Sync(pod);
+  auto sandboxes = rt_.ListPodSandboxes();
+  ASSERT_TRUE(sandboxes.ok());
+  ASSERT_EQ(sandboxes->size(), 1u);
+  const std::string first = (*sandboxes)[0].id;
+  ASSERT_TRUE(rt_.KillSandbox(first));  // what the runtime does when ADD fails
+  EXPECT_EQ(rt_.RunningContainerCount(), 0u);
+  ASSERT_TRUE(r.requeue_after.has_value());
+  EXPECT_EQ(*r.requeue_after, std::chrono::seconds(1));
+  ASSERT_EQ(r.status.container_statuses.size(), 1u);
+  const auto& waiting = r.status.container_statuses[0].state.waiting;
+  ASSERT_TRUE(waiting.has_value());
+  EXPECT_EQ(waiting->reason, "ContainerCreating");
+  EXPECT_EQ(waiting->message, "Failed to create pod sandbox: set up pod network: plugin bridge failed");
+  EXPECT_EQ(r.status.container_statuses[0].restart_count, 0);
+  // The failed attempt left no container behind.
+  auto containers = rt_.ListContainers();
+  ASSERT_TRUE(containers.ok());
+  EXPECT_TRUE(containers->empty());
+
+  // Within the backoff: no new sandbox, the cause stays.
+  rt_.ClearCalls();
+  r = Sync(pod);
+  for (const auto& call : rt_.Calls()) EXPECT_NE(call.rfind("RunPodSandbox", 0), 0u) << call;
+  ASSERT_TRUE(r.status.container_statuses[0].state.waiting.has_value());
+  EXPECT_NE(r.status.container_statuses[0].state.waiting->message.find("plugin bridge failed"), std::string::npos);
+
+  // After it: the broken sandbox is stopped, a new one runs the container.
+  clock_.Advance(std::chrono::seconds(1));
+  rt_.ClearCalls();
+  r = Sync(pod);
+  auto calls = rt_.Calls();
+  EXPECT_NE(std::find(calls.begin(), calls.end(), "StopPodSandbox " + first), calls.end());
+  EXPECT_EQ(rt_.RunningContainerCount(), 1u);
+  EXPECT_EQ(r.status.phase, "Running");
+  EXPECT_EQ(r.status.container_statuses[0].restart_count, 0);
+}
+
+TEST_F(PodSyncerTest, SandboxConfigWaitsForNetworkOnlyWhenEnvReadsThePodIP) {
+  api::Pod pod = MakePod("Always", {"app"});
+  PodContext ctx;
+  EXPECT_FALSE(MakeSandboxConfig(pod, 0, ctx).wait_for_network);
+  api::EnvVar ev;
+  ev.name = "MY_IP";
+  ev.value_from.emplace();
+  ev.value_from->field_ref.emplace();
+  ev.value_from->field_ref->field_path = "status.hostIP";
+  pod.spec.containers[0].env.push_back(ev);
+  EXPECT_FALSE(MakeSandboxConfig(pod, 0, ctx).wait_for_network);
+  pod.spec.containers[0].env[0].value_from->field_ref->field_path = "status.podIP";
+  EXPECT_TRUE(MakeSandboxConfig(pod, 0, ctx).wait_for_network);
+}
+
 }  // namespace nanolet::kubelet
