@@ -22,7 +22,8 @@ echo "== end-to-end tests (real runc, CNI) on the sanitized nanolet"
 (cd "$SAN" && ctest -L e2e --output-on-failure -j "$JOBS")
 
 if [[ -d fuzz && -f fuzz/CMakeLists.txt ]]; then
-  # Every target of `fuzzers` for 10 s (5 targets: under a minute); longer runs by hand: fuzz/run.sh BUILD-fuzz 600.
+  # Every target of `fuzzers` for 10 s (6 targets, http included: about a minute); longer runs by hand:
+  # fuzz/run.sh BUILD-fuzz 600.
   echo "== short fuzz runs"
   cmake -S . -B "$BUILD-fuzz" -DNANOLET_FUZZ=ON -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
   cmake --build "$BUILD-fuzz" -j "$JOBS" --target fuzzers

@@ -53,6 +53,9 @@ class CgroupFs {
   };
   // Reads cgroup `rel` ("" is the root; "nanolet/pod<uid>" ...). NotFound when it does not exist.
   Result<Sample> Read(const std::string& rel, TimePoint now) const;
+  // Only the cumulative CPU time of `rel` (ns): one file, for the periodic sampler that needs
+  // nothing else.
+  Result<uint64_t> ReadCpuUsage(const std::string& rel) const;
 
   // Directory of controller `ctl` (v1: cpuacct/memory; ignored on v2) for `rel`.
   std::string Path(const std::string& ctl, const std::string& rel) const;
@@ -60,6 +63,7 @@ class CgroupFs {
  private:
   std::string root_;
   bool v2_ = false;
+  std::string cpuacct_;  // v1: ROOT/cpuacct or ROOT/cpu,cpuacct (looked up once)
 };
 
 struct StatsOptions {

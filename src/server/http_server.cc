@@ -105,7 +105,6 @@ class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
   Impl(HttpServerOptions opts, HttpHandler handler)
       : opts_(std::move(opts)),
         handler_(std::move(handler)),
-        ssl_ctx_(ssl::context::tls_server),
         ioc_(std::max(1, opts_.io_threads)),
         acceptor_(net::make_strand(ioc_)),
         retry_timer_(acceptor_.get_executor()) {}
@@ -114,13 +113,14 @@ class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
     tls_ = !opts_.tls_cert_file.empty() && !opts_.tls_key_file.empty();
     beast::error_code ec;
     if (tls_) {
-      ssl_ctx_.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                           ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                           ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
-      ssl_ctx_.use_certificate_chain_file(opts_.tls_cert_file, ec);
+      ssl_ctx_.emplace(ssl::context::tls_server);
+      ssl_ctx_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                            ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                            ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+      ssl_ctx_->use_certificate_chain_file(opts_.tls_cert_file, ec);
       if (ec)
         return Error(opts_.name + ": TLS certificate " + opts_.tls_cert_file + ": " + ec.message());
-      ssl_ctx_.use_private_key_file(opts_.tls_key_file, ssl::context::pem, ec);
+      ssl_ctx_->use_private_key_file(opts_.tls_key_file, ssl::context::pem, ec);
       if (ec) return Error(opts_.name + ": TLS key " + opts_.tls_key_file + ": " + ec.message());
     }
     auto addr = net::ip::make_address(opts_.address, ec);
@@ -169,7 +169,9 @@ class HttpServer::Impl : public std::enable_shared_from_this<HttpServer::Impl> {
   // threads, which own every session) reach.
   const HttpServerOptions opts_;
   const HttpHandler handler_;
-  ssl::context ssl_ctx_;
+  // Made only for TLS: an OpenSSL context initialises the library (providers, configuration) and touches
+  // pages of libcrypto/libssl that a plain-HTTP server never needs.
+  std::optional<ssl::context> ssl_ctx_;
   bool tls_ = false;
   std::atomic<bool> stopping_{false};
   std::atomic<size_t> connections_{0};
@@ -219,7 +221,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
  private:
   static Stream MakeStream(HttpServer::Impl& srv, tcp::socket&& socket) {
     if constexpr (kTls) {
-      return Stream(std::move(socket), srv.ssl_ctx_);
+      return Stream(std::move(socket), *srv.ssl_ctx_);
     } else {
       (void)srv;
       return Stream(std::move(socket));
