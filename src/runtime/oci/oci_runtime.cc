@@ -388,12 +388,14 @@ Result<void> OciRuntime::SaveSandbox(SandboxRecord& s) {
   std::string data;
   {
     std::lock_guard<std::mutex> l(mu_);
-    data = SandboxToJson(s).dump();
+    // replace: a label or annotation with invalid UTF-8 must not throw (here on the CNI thread: terminate).
+    data = SandboxToJson(s).dump(-1, ' ', false, json::error_handler_t::replace);
   }
   return WriteFileAtomic(s.dir + "/meta.json", data);
 }
 Result<void> OciRuntime::SaveContainer(const ContainerRecord& c) {
-  return WriteFileAtomic(c.dir + "/meta.json", ContainerToJson(c).dump());
+  return WriteFileAtomic(c.dir + "/meta.json",
+                         ContainerToJson(c).dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 namespace oci_recovery_detail {
