@@ -145,9 +145,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string req(reinterpret_cast<const char*>(data), size);
   // A follow (logs -f) legitimately streams until the client leaves: give it 300 ms.
   (void)Exchange(env.srv->port(), req, std::chrono::milliseconds(300));
-  // The server still answers.
-  std::string ok = Exchange(env.srv->port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-                            std::chrono::seconds(5));
+  // The server still answers: within three tries of 5 s. One try once came back empty in make test (load ~10)
+  // on an input that never reproduces alone; a stuck server still fails all three.
+  std::string ok;
+  for (int attempt = 0; attempt < 3 && ok.rfind("HTTP/1.1 200", 0) != 0; ++attempt) {
+    ok = Exchange(env.srv->port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                  std::chrono::seconds(5));
+  }
   if (ok.rfind("HTTP/1.1 200", 0) != 0) {
     std::fprintf(stderr, "server stopped answering /healthz: %s\n", ok.c_str());
     std::abort();
