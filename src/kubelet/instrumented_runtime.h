@@ -33,6 +33,7 @@ class InstrumentedRuntime final : public runtime::Runtime {
   Result<std::vector<runtime::ContainerStatus>> ListContainers() override;
   Result<std::vector<runtime::SandboxStatus>> ListPodSandboxesOf(const std::string& pod_uid) override;
   Result<std::vector<runtime::ContainerStatus>> ListContainersOf(const std::string& pod_uid) override;
+  uint64_t StateGeneration() override { return inner_.StateGeneration(); }
   Result<runtime::ExecResult> ExecSync(const std::string& container_id,
                                        const std::vector<std::string>& cmd,
                                        std::chrono::milliseconds timeout) override;

@@ -177,11 +177,13 @@ void Kubelet::HandlePodUpdate(const config::PodUpdate& update) {
                                 std::to_string(active) + ", capacity: " + std::to_string(opts_.max_pods);
             log::Warn("pod rejected", {{"pod", PodRef(pod)}, {"reason", e->status.message}});
             entries_[uid] = std::move(e);
+            ++entries_changes_;
             MarkDirty();
             continue;
           }
           log::Info("pod added", {{"pod", PodRef(pod)}, {"uid", uid}, {"source", update.source}});
           entries_[uid] = std::move(e);
+          ++entries_changes_;
           if (pod.metadata.deletion_timestamp.empty()) probes_->AddPod(pod);
         } else {
           std::string created = it->second->pod.metadata.creation_timestamp;
@@ -330,6 +332,7 @@ void Kubelet::RemoveEntry(const std::string& uid) {
   if (hooks_.removed) hooks_.removed(it->second->pod);
   std::string name = it->second->pod.metadata.name, ns = it->second->pod.metadata.namespace_;
   entries_.erase(it);
+  ++entries_changes_;
   std::vector<std::string> waiting;
   for (const auto& [other_uid, other] : entries_) {
     if (other->pending && !other->busy && other->pod.metadata.name == name && other->pod.metadata.namespace_ == ns) {
@@ -366,9 +369,24 @@ void Kubelet::PublishIfDirty() {
 // Removes runtime pods nobody wants any more (their manifest went away while nanolet was down), once every
 // source has reported: as upstream HandlePodCleanups, with the minimum grace period (no spec is known).
 void Kubelet::Housekeeping() {
+  // The scan below copies every sandbox and container (600 objects: ~10 ms): skip it while the last one found
+  // nothing to do and nothing it reads changed since (FindPodGarbage is pure; orphans depend on the runtime's
+  // objects, the pods known and the sources' readiness). Read before listing: a change during the scan is a
+  // new generation, so the next run scans again.
+  const uint64_t generation = rt_.StateGeneration();
+  const bool sources_ready = sources_ready_ && sources_ready_();
+  auto& last = last_housekeeping_;
+  if (generation != 0 && last.clean && generation == last.generation &&
+      entries_changes_ == last.entries_changes && sources_ready == last.sources_ready) {
+    return;
+  }
+  last = {true, generation, entries_changes_, sources_ready};
   auto sandboxes = rt_.ListPodSandboxes();
   auto containers = rt_.ListContainers();
-  if (!sandboxes.ok() || !containers.ok()) return;
+  if (!sandboxes.ok() || !containers.ok()) {
+    last.clean = false;
+    return;
+  }
   // Garbage collection of known pods (container_gc.h: dead containers, dead older sandboxes, e.g. those a
   // restart of nanolet left half made), in the pod's worker slot so that it never runs beside its sync.
   std::map<std::string, std::pair<std::vector<runtime::SandboxStatus>, std::vector<runtime::ContainerStatus>>>
@@ -377,9 +395,14 @@ void Kubelet::Housekeeping() {
   for (const auto& c : *containers) by_pod[LabelOrAnnotation(c.labels, c.annotations, kPodUIDLabel)].second.push_back(c);
   for (const auto& [uid, objects] : by_pod) {
     auto it = entries_.find(uid);
-    if (it == entries_.end() || it->second->busy || it->second->terminating || it->second->rejected) continue;
+    if (it == entries_.end()) continue;  // an orphan: below
+    if (it->second->busy || it->second->terminating || it->second->rejected) {
+      last.clean = false;  // not looked at: look again next time
+      continue;
+    }
     PodGarbage garbage = FindPodGarbage(RuntimePodStatus::Build(uid, objects.first, objects.second));
     if (garbage.empty()) continue;
+    last.clean = false;
     it->second->busy = true;
     pool_->Submit([this, uid, garbage] {
       RemovePodGarbage(rt_, garbage);
@@ -391,12 +414,14 @@ void Kubelet::Housekeeping() {
       });
     });
   }
-  if (!sources_ready_ || !sources_ready_()) return;
+  if (!sources_ready) return;
   // Pod directories of pods that are gone from the sources and the runtime (upstream
   // cleanupOrphanedPodDirs), e.g. when nanolet was killed between making the directory and the sandbox.
   if (auto dirs = ListDir(opts_.root_dir + "/pods"); dirs.ok()) {
     for (const auto& uid : *dirs) {
-      if (entries_.count(uid) || by_pod.count(uid) || orphans_busy_.count(uid)) continue;
+      if (entries_.count(uid) || by_pod.count(uid)) continue;
+      last.clean = false;
+      if (orphans_busy_.count(uid)) continue;
       log::Info("removing orphaned pod directory", {{"uid", uid}});
       orphans_busy_[uid] = true;
       pool_->Submit([this, uid] {
@@ -409,7 +434,9 @@ void Kubelet::Housekeeping() {
   }
   std::map<std::string, api::Pod> orphans;
   auto consider = [&](const std::string& uid, const std::string& name, const std::string& ns) {
-    if (uid.empty() || entries_.count(uid) || orphans_busy_.count(uid)) return;
+    if (uid.empty() || entries_.count(uid)) return;
+    last.clean = false;
+    if (orphans_busy_.count(uid)) return;
     api::Pod& p = orphans[uid];
     p.metadata.uid = uid;
     p.metadata.name = name;

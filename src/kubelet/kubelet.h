@@ -117,6 +117,14 @@ class Kubelet {
   std::map<std::string, std::unique_ptr<Entry>> entries_;  // by pod UID
   std::map<std::string, bool> orphans_busy_;                // runtime pods being cleaned up
   std::function<bool()> sources_ready_;
+  // Housekeeping skips its scan while nothing it depends on changed since a scan that found nothing to do:
+  // the runtime's StateGeneration, the set of pods (entries_changes_) and the sources' readiness.
+  uint64_t entries_changes_ = 0;
+  struct {
+    bool clean = false;
+    uint64_t generation = 0, entries_changes = 0;
+    bool sources_ready = false;
+  } last_housekeeping_;
   PodHooks hooks_;
   bool dirty_ = false;
   uv_timer_t* resync_timer_ = nullptr;

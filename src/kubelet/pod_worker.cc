@@ -80,6 +80,7 @@ void PodSyncer::SetReasons(const std::string& uid, ReasonCache reasons) {
 void PodSyncer::Forget(const std::string& uid) {
   std::lock_guard<std::mutex> l(mu_);
   reasons_.erase(uid);
+  counted_sandbox_failure_.erase(uid);
 }
 
 api::PodStatus PodSyncer::Status(const api::Pod& pod, const SyncRequest& req, const ReasonCache& reasons,
@@ -171,7 +172,11 @@ SyncResult PodSyncer::Sync(const SyncRequest& req) {
   // A sandbox that could not be created, or whose network failed after it was (the fast path): back off
   // and say why on every container waiting for it (upstream: a FailedCreatePodSandBox event while the
   // containers wait in ContainerCreating).
-  auto sandbox_failed = [&](const std::string& message) {
+  auto sandbox_failed = [&](const std::string& message, const std::string& failed_sandbox_id = "") {
+    if (!failed_sandbox_id.empty()) {
+      std::lock_guard<std::mutex> l(mu_);
+      counted_sandbox_failure_[uid] = failed_sandbox_id;
+    }
     sandbox_backoff_.Next(sandbox_key, clock_.Now());
     res.error = "create pod sandbox: " + message;
     log::Error("failed to create pod sandbox", {{"pod", PodRef(pod)}, {"error", message}});
@@ -183,6 +188,24 @@ SyncResult PodSyncer::Sync(const SyncRequest& req) {
     }
     res.requeue_after = sandbox_backoff_.Get(sandbox_key);
   };
+  if (actions.create_sandbox && !actions.sandbox_id.empty()) {
+    // The sandbox to replace lost its network after RunPodSandbox returned (the fast path) and no container
+    // start saw it (e.g. every container was in backoff): a sandbox failure all the same, counted once per
+    // sandbox, or the pod would replace sandboxes as fast as CNI fails.
+    for (const auto& s : rps.sandboxes) {
+      if (s.id != actions.sandbox_id || s.network_error.empty()) continue;
+      bool counted;
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        auto it = counted_sandbox_failure_.find(uid);
+        counted = it != counted_sandbox_failure_.end() && it->second == s.id;
+      }
+      if (!counted) {
+        sandbox_failed("set up pod network: " + s.network_error, s.id);
+        return finish(false);
+      }
+    }
+  }
   if (actions.create_sandbox) {
     const std::string& key = sandbox_key;
     if (sandbox_backoff_.IsInBackOffSinceUpdate(key, clock_.Now())) {
@@ -306,7 +329,7 @@ SyncResult PodSyncer::Sync(const SyncRequest& req) {
       // The sandbox's network failed (the fast path): not this container's fault. The sandbox is NotReady
       // now; the next sync replaces it after the sandbox backoff.
       (void)rt_.RemoveContainer(*cid);
-      sandbox_failed(st.error().message());
+      sandbox_failed(st.error().message(), sandbox_id);
       sandbox_broken = true;
       return false;
     }

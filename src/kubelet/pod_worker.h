@@ -84,6 +84,8 @@ class PodSyncer {
   Backoff sandbox_backoff_;
   std::mutex mu_;
   std::map<std::string, ReasonCache> reasons_;  // guarded by mu_
+  // Per pod UID, the last sandbox whose late network failure was counted (backoff, event): once per sandbox.
+  std::map<std::string, std::string> counted_sandbox_failure_;  // guarded by mu_
 };
 
 }  // namespace nanolet::kubelet

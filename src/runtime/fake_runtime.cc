@@ -1,6 +1,8 @@
 #include "runtime/fake_runtime.h"
 
+#include <algorithm>
 #include <chrono>
+#include <iterator>
 
 #include "util/strings.h"
 
@@ -55,6 +57,10 @@ void FakeRuntime::SetStopExitCode(int32_t code) {
 
 std::optional<Error> FakeRuntime::Enter(const std::string& method, const std::string& arg) {
   calls_.push_back(arg.empty() ? method : method + " " + arg);
+  // Conservative: every call that may change state is a change (StateGeneration).
+  static const char* const kReads[] = {"Version",        "PodSandboxStatus", "ListPodSandboxes", "GetContainerStatus",
+                                       "ListContainers", "ExecSync",         "ImageStatus",      "ListImages"};
+  if (std::none_of(std::begin(kReads), std::end(kReads), [&](const char* r) { return method == r; })) ++generation_;
   auto it = injected_.find(method);
   if (it == injected_.end() || it->second.empty()) return std::nullopt;
   Error e = it->second.front();
@@ -79,6 +85,7 @@ bool FakeRuntime::ExitContainer(const std::string& id, int32_t exit_code, std::s
     auto it = containers_.find(id);
     if (it == containers_.end() || it->second.state != ContainerState::kRunning) return false;
     ContainerStatus& c = it->second;
+    ++generation_;
     c.state = ContainerState::kExited;
     c.exit_code = exit_code;
     c.finished_at = clock_.Now();
@@ -91,11 +98,13 @@ bool FakeRuntime::ExitContainer(const std::string& id, int32_t exit_code, std::s
   return true;
 }
 
-bool FakeRuntime::KillSandbox(const std::string& sandbox_id) {
+bool FakeRuntime::KillSandbox(const std::string& sandbox_id, const std::string& network_error) {
   std::lock_guard<std::mutex> l(mu_);
   auto it = sandboxes_.find(sandbox_id);
   if (it == sandboxes_.end()) return false;
+  ++generation_;
   it->second.state = SandboxState::kNotReady;
+  it->second.network_error = network_error;
   return true;
 }
 
@@ -296,6 +305,11 @@ Result<std::vector<ContainerStatus>> FakeRuntime::ListContainers() {
   std::vector<ContainerStatus> out;
   for (const auto& [id, c] : containers_) out.push_back(c);
   return out;
+}
+
+uint64_t FakeRuntime::StateGeneration() {
+  std::lock_guard<std::mutex> l(mu_);
+  return generation_;
 }
 
 Result<ExecResult> FakeRuntime::ExecSync(const std::string& container_id, const std::vector<std::string>& cmd,

@@ -34,8 +34,9 @@ class FakeRuntime final : public Runtime {
   // sends a kExited event. False when no such running container.
   bool ExitContainer(const std::string& id, int32_t exit_code, std::string reason = "",
                      std::string message = "");
-  // Marks a sandbox not ready (its pause process died) without touching its containers.
-  bool KillSandbox(const std::string& sandbox_id);
+  // Marks a sandbox not ready (its pause process died, or with `network_error` its network failed after
+  // RunPodSandbox returned) without touching its containers.
+  bool KillSandbox(const std::string& sandbox_id, const std::string& network_error = "");
   // Exit code StopContainer gives a running container (default 137: SIGKILL).
   void SetStopExitCode(int32_t code);
 
@@ -61,6 +62,7 @@ class FakeRuntime final : public Runtime {
   Result<void> RemoveContainer(const std::string& container_id) override;
   Result<ContainerStatus> GetContainerStatus(const std::string& container_id) override;
   Result<std::vector<ContainerStatus>> ListContainers() override;
+  uint64_t StateGeneration() override;
   Result<ExecResult> ExecSync(const std::string& container_id, const std::vector<std::string>& cmd,
                               std::chrono::milliseconds timeout) override;
   Result<ImageInfo> ImageStatus(const std::string& ref) override;
@@ -78,6 +80,7 @@ class FakeRuntime final : public Runtime {
   mutable std::mutex mu_;  // guards everything below
   std::map<std::string, SandboxStatus> sandboxes_;
   std::map<std::string, ContainerStatus> containers_;
+  uint64_t generation_ = 1;
   std::map<std::string, ImageInfo> images_;
   std::map<std::string, Error> pull_errors_;
   std::map<std::string, std::deque<Error>> injected_;

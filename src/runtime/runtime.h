@@ -124,6 +124,8 @@ struct SandboxStatus {
   TimePoint created_at{};
   // The fast path: Ready while CNI ADD is still in flight (no IP yet); not a sandbox to replace.
   bool network_pending = false;
+  // Why its network failed after RunPodSandbox returned (the fast path); the sandbox is NotReady then.
+  std::string network_error;
   std::string network_namespace_path;
   Labels labels;
   Labels annotations;
@@ -220,6 +222,10 @@ class Runtime {
   virtual Result<std::vector<ContainerStatus>> ListContainersOf(const std::string& pod_uid) {
     return ListContainers();
   }
+  // A number that changes whenever a sandbox or container is added, removed or changes state, so that a caller
+  // polling the lists (housekeeping) can skip a scan when nothing changed. 0: the runtime does not say (every
+  // call must be taken as a change).
+  virtual uint64_t StateGeneration() { return 0; }
   // Runs cmd inside the container; on timeout the process is killed and timed_out is set.
   virtual Result<ExecResult> ExecSync(const std::string& container_id, const std::vector<std::string>& cmd,
                                       std::chrono::milliseconds timeout) = 0;

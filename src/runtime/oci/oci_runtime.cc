@@ -163,6 +163,7 @@ json SandboxToJson(const OciRuntime::SandboxRecord& s) {
   j["pausePid"] = s.pause_pid;
   j["networkSetUp"] = s.network_set_up;
   j["networkPending"] = s.network_pending;
+  j["networkError"] = s.network_error;
   j["stopped"] = s.stopped;
   j["hostNetwork"] = s.config.host_network;
   j["hostname"] = s.config.hostname;
@@ -223,6 +224,8 @@ void SandboxFromJson(const json& j, OciRuntime::SandboxRecord& s) {
   s.pause_pid = j.value("pausePid", int64_t{0});
   s.network_set_up = j.value("networkSetUp", false);
   s.network_pending = j.value("networkPending", false);
+  s.network_error = j.value("networkError", "");
+  s.status.network_error = s.network_error;
   s.stopped = j.value("stopped", false);
   s.config.pod_uid = s.status.pod_uid;
   s.config.pod_name = s.status.pod_name;
@@ -391,9 +394,11 @@ Result<void> OciRuntime::SaveSandbox(SandboxRecord& s) {
     // replace: a label or annotation with invalid UTF-8 must not throw (here on the CNI thread: terminate).
     data = SandboxToJson(s).dump(-1, ' ', false, json::error_handler_t::replace);
   }
+  Changed();
   return WriteFileAtomic(s.dir + "/meta.json", data);
 }
 Result<void> OciRuntime::SaveContainer(const ContainerRecord& c) {
+  Changed();
   return WriteFileAtomic(c.dir + "/meta.json",
                          ContainerToJson(c).dump(-1, ' ', false, json::error_handler_t::replace));
 }
@@ -544,6 +549,7 @@ void OciRuntime::LoadState() {
         rec->network_pending = false;
         rec->network_set_up = true;
         rec->network_error = "network setup interrupted by a restart of nanolet";
+        rec->status.network_error = rec->network_error;
         alive = false;
       }
       rec->status.state = alive && !rec->stopped ? SandboxState::kReady : SandboxState::kNotReady;
@@ -664,6 +670,7 @@ void OciRuntime::OnExitFile(const std::string& id) {
     std::lock_guard<std::mutex> l(mu_);
     if (auto sit = sandboxes_.find(id); sit != sandboxes_.end()) {
       sit->second->status.state = SandboxState::kNotReady;
+      Changed();
       exit_cv_.notify_all();
       ev = {ContainerEvent::Type::kExited, id, id, sit->second->status.pod_uid, finished};
       handler = handler_;
@@ -751,6 +758,7 @@ Result<std::string> OciRuntime::RunPodSandbox(const SandboxConfig& config) {
     (void)CleanupSandbox(*rec);
     std::lock_guard<std::mutex> l(mu_);
     sandboxes_.erase(id);
+    Changed();
     return std::move(e).Wrap(ctx);
   };
   RETURN_IF_ERROR_CTX(SaveSandbox(*rec), ctx);
@@ -860,6 +868,7 @@ void OciRuntime::SetUpNetworkAsync(const std::shared_ptr<SandboxRecord>& rec, co
       rec->status.ips = net->ips;
     } else {
       rec->network_error = net.error().message();
+      rec->status.network_error = rec->network_error;
       rec->status.state = SandboxState::kNotReady;
     }
     handler = handler_;
@@ -981,6 +990,7 @@ Result<void> OciRuntime::RemovePodSandbox(const std::string& sandbox_id) {
   RETURN_IF_ERROR_CTX(CleanupSandbox(*rec), "remove pod sandbox " + sandbox_id);
   std::lock_guard<std::mutex> l(mu_);
   sandboxes_.erase(sandbox_id);
+  Changed();
   return Ok();
 }
 
@@ -1073,6 +1083,7 @@ Result<std::string> OciRuntime::CreateContainer(const std::string& sandbox_id, c
   {
     std::lock_guard<std::mutex> l(mu_);
     containers_[id] = rec;
+    Changed();
   }
   // runc runs at StartContainer (`runc run --detach` under the monitor: one runc process, not create + start),
   // as containerd creates the task at start. The record stays "created" with no process until then.
@@ -1135,10 +1146,9 @@ Result<void> OciRuntime::StartContainer(const std::string& container_id) {
       if (!r->success()) return Error(ctx + ": runc start: " + r->Describe());
     }
   } else {
-    // Created by runc create (an earlier nanolet): start it.
-    auto r = Run(Runc({"start", container_id}), {.timeout = milliseconds(30000)});
-    if (!r.ok()) return std::move(r).error().Wrap(ctx);
-    if (!r->success()) return Error(ctx + ": runc start: " + r->Describe());
+    // Its process was started before (a container is started once; recovery removes the ones an earlier
+    // nanolet created and never started).
+    return Error(ctx + ": already started", ErrorCode::kAlreadyExists);
   }
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -1204,6 +1214,7 @@ Result<void> OciRuntime::RemoveContainer(const std::string& container_id) {
   RETURN_IF_ERROR_CTX(CleanupContainerFiles(container_id), "remove container " + container_id);
   std::lock_guard<std::mutex> l(mu_);
   containers_.erase(container_id);
+  Changed();
   return Ok();
 }
 

@@ -78,6 +78,7 @@ class OciRuntime final : public Runtime {
   Result<void> RemoveContainer(const std::string& container_id) override;
   Result<ContainerStatus> GetContainerStatus(const std::string& container_id) override;
   Result<std::vector<ContainerStatus>> ListContainers() override;
+  uint64_t StateGeneration() override { return generation_.load(); }
   Result<std::vector<SandboxStatus>> ListPodSandboxesOf(const std::string& pod_uid) override;
   Result<std::vector<ContainerStatus>> ListContainersOf(const std::string& pod_uid) override;
   Result<ExecResult> ExecSync(const std::string& container_id, const std::vector<std::string>& cmd,
@@ -127,6 +128,9 @@ class OciRuntime final : public Runtime {
   std::map<std::string, std::shared_ptr<SandboxRecord>> sandboxes_;      // guarded by mu_
   std::map<std::string, std::shared_ptr<ContainerRecord>> containers_;  // guarded by mu_
   std::function<void(const ContainerEvent&)> handler_;                   // guarded by mu_
+  // StateGeneration: bumped after every change of the maps or of a record's state (the saves follow them).
+  std::atomic<uint64_t> generation_{1};
+  void Changed() { generation_.fetch_add(1); }
 
   int inotify_fd_ = -1;
   int wake_fd_ = -1;  // eventfd to stop the watcher
