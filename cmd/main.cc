@@ -72,6 +72,7 @@ struct Flags {
   std::string http_check_frequency = "20s";
   std::string sync_frequency = "1m";
   std::string node_status_update_frequency = "10s";
+  int node_lease_duration_seconds = 40;  // KubeletConfiguration nodeLeaseDurationSeconds (no flag, as upstream)
   std::vector<std::string> node_labels;
   bool register_node = true;
   double kube_api_qps = 50;
@@ -119,6 +120,7 @@ int RunAgent(Flags f, const CLI::App& app) {
       if (kc->read_only_port && unset("--read-only-port")) f.read_only_port = *kc->read_only_port;
       if (kc->port && unset("--port")) f.port = *kc->port;
       if (kc->max_pods && unset("--max-pods")) f.max_pods = *kc->max_pods;
+      if (kc->node_lease_duration_seconds) f.node_lease_duration_seconds = *kc->node_lease_duration_seconds;
       if (kc->container_log_max_size && unset("--container-log-max-size"))
         f.container_log_max_size = *kc->container_log_max_size;
       if (kc->container_log_max_files && unset("--container-log-max-files"))
@@ -249,6 +251,8 @@ int RunAgent(Flags f, const CLI::App& app) {
     no.kubelet_version = std::string("v") + NANOLET_VERSION;
     if (auto v = instrumented.Version(); v.ok()) no.runtime_version = v->runtime_name + "://" + v->runtime_version;
     no.status_update_frequency = *node_status_freq;
+    no.lease_duration_seconds = f.node_lease_duration_seconds;
+    no.lease_renew_interval = std::chrono::milliseconds(250LL * f.node_lease_duration_seconds);  // a quarter
     no.register_node = f.register_node;
     no.events = events.get();
     node_agent = std::make_unique<kubelet::NodeStatusAgent>(*api, no, RealClock::Instance());

@@ -37,6 +37,11 @@ Result<KubeletConfiguration> LoadKubeletConfiguration(const std::string& path) {
       else if (key == "fileCheckFrequency") RETURN_IF_ERROR(dur(c.file_check_frequency));
       else if (key == "httpCheckFrequency") RETURN_IF_ERROR(dur(c.http_check_frequency));
       else if (key == "nodeStatusUpdateFrequency") RETURN_IF_ERROR(dur(c.node_status_update_frequency));
+      else if (key == "nodeLeaseDurationSeconds") {
+        int n = v.as<int>();
+        if (n <= 0) return Invalid(path + ": nodeLeaseDurationSeconds: must be greater than 0");
+        c.node_lease_duration_seconds = n;
+      }
       else if (key == "address") c.address = v.as<std::string>();
       else if (key == "readOnlyPort") c.read_only_port = v.as<int>();
       else if (key == "port") c.port = v.as<int>();

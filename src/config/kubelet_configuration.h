@@ -20,6 +20,9 @@ struct KubeletConfiguration {
   std::optional<Duration> file_check_frequency;
   std::optional<Duration> http_check_frequency;
   std::optional<Duration> node_status_update_frequency;
+  // nodeLeaseDurationSeconds (> 0): the node Lease's duration; it is renewed every quarter of it, as
+  // upstream (no flag upstream either).
+  std::optional<int> node_lease_duration_seconds;
   std::optional<std::string> address;
   std::optional<int> read_only_port;
   std::optional<int> port;

@@ -19,6 +19,28 @@ log_mark() { if [[ -f $E2E_TMP/nanolet.log ]]; then wc -l <"$E2E_TMP/nanolet.log
 # log_count MARK REGEX: lines matching REGEX in the nanolet log after line MARK.
 log_count() { tail -n +"$(( $1 + 1 ))" "$E2E_TMP/nanolet.log" | grep -c -- "$2" || true; }
 log_has() { (( $(log_count "$1" "$2") >= ${3:-1} )); }
+# The Lease renewed every 2 s (a quarter of its duration, as upstream) instead of every 10 s, so that the
+# waits for a renewal below are short.
+cat >"$E2E_TMP/kubelet.yaml" <<YAML
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+nodeLeaseDurationSeconds: 8
+YAML
+# static_pod NAME: a static pod whose container ends at once on SIGTERM.
+static_pod() {
+  cat >"$MANIFESTS/$1.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $1
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: nanolet.local/busybox:1.35
+    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.2; done"]
+YAML
+}
 
 log "a wrong CA: a clear error, retried with backoff, no crash"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$E2E_TMP/other-ca.key" \
@@ -33,22 +55,11 @@ stop_nanolet
 
 log "the apiserver down at start: static pods run, registration is retried, the node appears once it is back"
 apiserver_ctl POST '/pause?seconds=0' >/dev/null
-cat >"$MANIFESTS/early.yaml" <<YAML
-apiVersion: v1
-kind: Pod
-metadata:
-  name: early
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: app
-    image: nanolet.local/busybox:1.35
-    command: ["sleep", "3600"]
-YAML
+static_pod early
 SECURE_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 m=$(log_mark)
 start_nanolet --kubeconfig "$APISERVER_DIR/kubeconfig-e2e-node" --node-status-update-frequency 2s \
-  --authentication-token-webhook --authorization-mode Webhook
+  --config "$E2E_TMP/kubelet.yaml" --authentication-token-webhook --authorization-mode Webhook
 wait_for "static pod Running with the apiserver down" 30 pod_phase_is early Running
 wait_for "registration retried" 15 log_has "$m" "unable to register node" 2
 apiserver_ctl POST /resume >/dev/null
@@ -70,10 +81,6 @@ wait_for "lease" 10 lease_renew
 [[ $(k get lease -n kube-node-lease e2e-node -o jsonpath='{.metadata.ownerReferences[0].kind}') == Node ]] || fail "lease owner"
 r1=$(lease_renew)
 wait_for "mirror of the static pod started while the apiserver was down" 20 api_phase_is early-e2e-node Running
-node_event() { k get events -n default -o json | jq -e --arg r "$1" '[.items[] | select(.reason==$r and .involvedObject.kind=="Node" and .involvedObject.name=="e2e-node" and .source.component=="kubelet")] | length > 0' >/dev/null; }
-wait_for "node event Starting (posted once the apiserver is back, 10 s retries)" 25 node_event Starting
-wait_for "node event NodeReady" 10 node_event NodeReady
-node_event NodeHasSufficientMemory || fail "no NodeHasSufficientMemory event"
 
 log "port 10250: tokens checked by TokenReview, requests by SubjectAccessReview (cached)"
 secure_code() { curl -sk -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $1" "https://127.0.0.1:$SECURE_PORT/pods"; }
@@ -118,11 +125,7 @@ writes=$(jq '.counts["patch pods/status"] // 0' <<<"$c")
 log "API requests for one pod start: $(jq -c .counts <<<"$c") total=$(jq .total <<<"$c"); status writes=$writes"
 (( writes <= 3 )) || fail "$writes status writes for one pod start (at most 3)"
 
-log "events: Pulled, Created, Started on the container of the pod"
 web_uid=$(k get pod web -o jsonpath='{.metadata.uid}')
-pod_event() { k get events -o json | jq -e --arg r "$1" --arg uid "$2" '[.items[] | select(.reason==$r and .involvedObject.kind=="Pod" and .involvedObject.uid==$uid and .involvedObject.fieldPath=="spec.containers{app}" and .source.component=="kubelet" and .source.host=="e2e-node")] | length > 0' >/dev/null; }
-for r in Pulled Created Started; do wait_for "event $r for web" 10 pod_event "$r" "$web_uid"; done
-k get events -o json | jq -e --arg uid "$web_uid" '.items[] | select(.reason=="Started" and .involvedObject.uid==$uid) | .message == "Started container app"' >/dev/null || fail "Started message"
 
 log "garbled, oversized and wrong-kind objects in the pod watch: logged and skipped, other pods untouched"
 m=$(log_mark)
@@ -145,31 +148,31 @@ log "lease renews"
 wait_for "lease renewed" 15 bash -c "[[ \$(kubectl --kubeconfig $APISERVER_KUBECONFIG --cache-dir $APISERVER_DIR/kubectl-cache get lease -n kube-node-lease e2e-node -o jsonpath='{.spec.renewTime}') != '$r1' ]]"
 
 log "a static pod shows as a mirror pod"
-cat >"$MANIFESTS/static.yaml" <<YAML
-apiVersion: v1
-kind: Pod
-metadata:
-  name: stat
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: app
-    image: nanolet.local/busybox:1.35
-    command: ["sleep", "3600"]
-YAML
+static_pod stat
 wait_for "mirror pod Running" 20 api_phase_is stat-e2e-node Running
 [[ -n $(k get pod stat-e2e-node -o jsonpath='{.metadata.annotations.kubernetes\.io/config\.mirror}') ]] || fail "mirror annotation"
 [[ $(k get pod stat-e2e-node -o jsonpath='{.metadata.ownerReferences[0].kind}') == Node ]] || fail "mirror owner"
 stat_uid=$(k get pod stat-e2e-node -o jsonpath='{.metadata.uid}')
-wait_for "a static pod's events on its mirror pod" 10 pod_event Started "$stat_uid"
 # The mirror pod is not run as a pod of its own: one sandbox for web, one for stat.
 [[ $(ls "$ROOT/runtime/sandboxes" | wc -l) == 3 ]] || fail "mirror pod was run: $(ls "$ROOT/runtime/sandboxes" | wc -l) sandboxes"
+
+# Checked here, after what does not need them: the node's Starting event was first posted while the apiserver
+# was down, and the recorder retries a failed post after 10 s with the events behind it waiting.
+log "events: node Starting/NodeReady; Pulled, Created, Started on the container of web; a static pod's on its mirror pod"
+node_event() { k get events -n default -o json | jq -e --arg r "$1" '[.items[] | select(.reason==$r and .involvedObject.kind=="Node" and .involvedObject.name=="e2e-node" and .source.component=="kubelet")] | length > 0' >/dev/null; }
+wait_for "node event Starting (posted once the apiserver is back, 10 s retries)" 25 node_event Starting
+wait_for "node event NodeReady" 10 node_event NodeReady
+node_event NodeHasSufficientMemory || fail "no NodeHasSufficientMemory event"
+pod_event() { k get events -o json | jq -e --arg r "$1" --arg uid "$2" '[.items[] | select(.reason==$r and .involvedObject.kind=="Pod" and .involvedObject.uid==$uid and .involvedObject.fieldPath=="spec.containers{app}" and .source.component=="kubelet" and .source.host=="e2e-node")] | length > 0' >/dev/null; }
+for r in Pulled Created Started; do wait_for "event $r for web" 10 pod_event "$r" "$web_uid"; done
+k get events -o json | jq -e --arg uid "$web_uid" '.items[] | select(.reason=="Started" and .involvedObject.uid==$uid) | .message == "Started container app"' >/dev/null || fail "Started message"
+wait_for "a static pod's events on its mirror pod" 10 pod_event Started "$stat_uid"
 
 log "idle API requests"
 apiserver_ctl POST /counters >/dev/null
 sleep 6  # an idle interval to count requests over (a figure, not synchronisation)
 c=$(counters)
-log "API requests in 6 s idle (node status every 2s, lease every 10s): $(jq -c .counts <<<"$c") total=$(jq .total <<<"$c")"
+log "API requests in 6 s idle (node status every 2s, lease every 2s): $(jq -c .counts <<<"$c") total=$(jq .total <<<"$c")"
 
 log "an expired node token: 401 named in the log, retried, recovered once it is valid again"
 cp "$APISERVER_DIR/tokens.csv" "$E2E_TMP/tokens.bak"
@@ -183,9 +186,11 @@ wait_for "lease renewed again" 15 lease_ok_since "$t_ok"
 kill -0 "$NANOLET_PID" || fail "nanolet died on 401s"
 
 log "the apiserver goes away and comes back"
-apiserver_ctl POST '/pause?seconds=10' >/dev/null
-k2_create() { kubectl --kubeconfig "$APISERVER_KUBECONFIG" --cache-dir "$APISERVER_DIR/kubectl-cache" "$@"; }
-sleep 1  # in the pause
+m=$(log_mark)
+apiserver_ctl POST '/pause?seconds=0' >/dev/null  # connections dropped and refused until /resume
+wait_for "pod watch broken by the outage" 10 log_has "$m" "watch broken; rewatching"
+wait_for "a watch reconnect refused while the apiserver is away" 15 log_has "$m" "watch broken; rewatching.*Couldn't connect"
+apiserver_ctl POST /resume >/dev/null
 wait_for "apiserver back" 20 k get --raw /healthz
 sed 's/name: web/name: web2/' "$E2E_TMP/pod.yaml" >"$E2E_TMP/pod2.yaml"
 k create -f "$E2E_TMP/pod2.yaml" >&2
@@ -203,7 +208,7 @@ grep -q bye "$LOGS"/default_web_*/app/0.log 2>/dev/null || fail "web did not get
 wait_for "event Killing for web" 10 pod_event Killing "$web_uid"
 
 log "static pod removed -> mirror pod deleted"
-rm "$MANIFESTS/static.yaml"
+rm "$MANIFESTS/stat.yaml"
 wait_for "mirror gone" 20 api_absent stat-e2e-node
 k delete pod web2 --wait=false >&2
 wait_for "web2 gone" 20 api_absent web2

@@ -15,10 +15,12 @@ metadata:
   name: web
 spec:
   terminationGracePeriodSeconds: 2
+  # Both containers end at once on SIGTERM (as PID 1 without a handler they would wait out the grace; the
+  # term pod below checks that kill).
   containers:
   - name: httpd
     image: nanolet.local/busybox:1.35
-    command: ["httpd", "-f", "-p", "8080", "-h", "/var/www"]
+    command: ["sh", "-c", "trap 'exit 0' TERM; httpd -f -p 8080 -h /var/www & wait"]
   - name: client
     image: nanolet.local/busybox:1.35
     env:
@@ -29,7 +31,7 @@ spec:
     command:
     - sh
     - -c
-    - 'echo client up; echo "ip=\$(MY_IP)"; ip -4 -o addr show eth0 | grep -q "inet \$(MY_IP)/" && echo eth0 up at start; grep -q "^\$(MY_IP)" /etc/hosts && echo hosts has ip; exec sleep 3600'
+    - 'echo client up; echo "ip=\$(MY_IP)"; ip -4 -o addr show eth0 | grep -q "inet \$(MY_IP)/" && echo eth0 up at start; grep -q "^\$(MY_IP)" /etc/hosts && echo hosts has ip; trap "exit 0" TERM; sleep 3600 & wait'
 YAML
 t0=$(date +%s%N)
 wait_for "web Running" 30 pod_phase_is web Running

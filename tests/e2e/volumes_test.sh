@@ -78,6 +78,7 @@ spec:
     - sh
     - -c
     - |
+      trap 'exit 0' TERM
       env > /out/env
       n=0
       while true; do

@@ -4,15 +4,14 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
-#include <condition_variable>
 #include <mutex>
-#include <thread>
 
 #include "config/pod_source.h"
 #include "config/static_pod.h"
 #include "kubelet/event_recorder.h"
 #include "kubelet/node_status.h"
 #include "kubelet/status_manager.h"
+#include "fake_api.h"
 
 namespace nanolet::kubelet {
 namespace {
@@ -52,40 +51,7 @@ TEST(NodeStatus, BuildNode_UpstreamLabelsConditionsCapacity) {
   EXPECT_FALSE(NodeStatusEqual(n.status, later.status));
 }
 
-class FakeApi {
- public:
-  FakeApi() {
-    port_ = srv.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { srv.listen_after_bind(); });
-  }
-  ~FakeApi() {
-    srv.stop();
-    thread_.join();
-  }
-  std::unique_ptr<client::RestClient> Client() {
-    client::RestConfig c;
-    c.server = "http://127.0.0.1:" + std::to_string(port_);
-    c.qps = 0;
-    return std::move(*client::RestClient::Create(c));
-  }
-  void Log(const httplib::Request& req) {
-    std::lock_guard<std::mutex> l(mu);
-    requests.push_back(req.method + " " + req.path + " " + req.body);
-    cv.notify_all();
-  }
-  bool WaitFor(size_t n) {
-    std::unique_lock<std::mutex> l(mu);
-    return cv.wait_for(l, std::chrono::seconds(10), [&] { return requests.size() >= n; });
-  }
-  httplib::Server srv;
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<std::string> requests;
-
- private:
-  int port_ = 0;
-  std::thread thread_;
-};
+using testing::FakeApi;
 
 api::Pod ApiPod(const std::string& phase) {
   api::Pod p;
@@ -123,12 +89,13 @@ TEST(StatusManager, WritesOnlyChanges_OneHostIPPerFamily_FinalDeleteWithUID) {
   sm.Stop();
   std::lock_guard<std::mutex> l(api.mu);
   ASSERT_EQ(api.requests.size(), 2u);
-  auto patch = nlohmann::json::parse(api.requests[0].substr(api.requests[0].find('{')));
+  EXPECT_EQ(api.requests[0].method, "PATCH");
+  const auto& patch = api.requests[0].body;
   EXPECT_EQ(patch["metadata"]["uid"], "u1");
   EXPECT_EQ(patch["status"]["phase"], "Running");
   EXPECT_EQ(patch["status"]["hostIPs"].size(), 1u);
-  auto del = nlohmann::json::parse(api.requests[1].substr(api.requests[1].find('{')));
-  EXPECT_EQ(api.requests[1].rfind("DELETE", 0), 0u);
+  const auto& del = api.requests[1].body;
+  EXPECT_EQ(api.requests[1].method, "DELETE");
   EXPECT_EQ(del["gracePeriodSeconds"], 0);
   EXPECT_EQ(del["preconditions"]["uid"], "u1");
 }
@@ -165,28 +132,19 @@ TEST(StatusManager, StaticPod_MirrorCreatedWithNodeOwner_StatusToMirrorUID) {
   ASSERT_TRUE(api.WaitFor(2));
   sm.Stop();
   std::lock_guard<std::mutex> l(api.mu);
-  auto create = nlohmann::json::parse(api.requests[0].substr(api.requests[0].find('{')));
+  const auto& create = api.requests[0].body;
   EXPECT_EQ(create["metadata"]["annotations"]["kubernetes.io/config.mirror"], "static-uid");
   EXPECT_EQ(create["metadata"]["ownerReferences"][0]["kind"], "Node");
   EXPECT_EQ(create["metadata"]["ownerReferences"][0]["uid"], "node-uid");
   EXPECT_EQ(create["metadata"]["ownerReferences"][0]["controller"], true);
   EXPECT_FALSE(create["metadata"].contains("uid"));
-  auto patch = nlohmann::json::parse(api.requests[1].substr(api.requests[1].find('{')));
+  const auto& patch = api.requests[1].body;
   EXPECT_EQ(patch["metadata"]["uid"], "mirror-uid");
 }
 
 TEST(EventRecorder, SameEventAgain_PatchesCount) {
   FakeApi api;
-  api.srv.Post("/api/v1/namespaces/default/events",
-               [&](const httplib::Request& req, httplib::Response& res) {
-                 api.Log(req);
-                 res.set_content(req.body, "application/json");
-               });
-  api.srv.Patch(R"(/api/v1/namespaces/default/events/(.*))",
-                [&](const httplib::Request& req, httplib::Response& res) {
-                  api.Log(req);
-                  res.set_content("{}", "application/json");
-                });
+  api.ServeEvents();
   auto client = api.Client();
   FakeClock clock;
   ApiEventRecorder rec(*client, "n1", clock);
@@ -196,13 +154,13 @@ TEST(EventRecorder, SameEventAgain_PatchesCount) {
   rec.Record(p, kEventNormal, "Pulled", "Container image already present");
   ASSERT_TRUE(api.WaitFor(2));
   std::lock_guard<std::mutex> l(api.mu);
-  EXPECT_EQ(api.requests[0].rfind("POST", 0), 0u);
-  auto ev = nlohmann::json::parse(api.requests[0].substr(api.requests[0].find('{')));
+  EXPECT_EQ(api.requests[0].method, "POST");
+  const auto& ev = api.requests[0].body;
   EXPECT_EQ(ev["involvedObject"]["uid"], "u1");
   EXPECT_EQ(ev["reason"], "Pulled");
   EXPECT_EQ(ev["source"]["host"], "n1");
-  EXPECT_EQ(api.requests[1].rfind("PATCH", 0), 0u);
-  EXPECT_NE(api.requests[1].find("\"count\":2"), std::string::npos);
+  EXPECT_EQ(api.requests[1].method, "PATCH");
+  EXPECT_EQ(api.requests[1].body["count"], 2);
 }
 
 }  // namespace

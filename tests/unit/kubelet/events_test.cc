@@ -4,18 +4,18 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
-#include <stdlib.h>
-#include <condition_variable>
+#include <atomic>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "fake_api.h"
 #include "kubelet/event_recorder.h"
 #include "kubelet/node_status.h"
 #include "kubelet/pod_worker.h"
+#include "pod_syncer_fixture.h"
 #include "runtime/fake_runtime.h"
 #include "test_util.h"
-#include "util/fs.h"
 
 namespace nanolet::kubelet {
 namespace {
@@ -54,92 +54,13 @@ std::vector<std::string> Reasons(const std::vector<RecordedEvent>& evs) {
   return out;
 }
 
-class EventsFakeApi {
- public:
-  EventsFakeApi() {
-    srv.Post("/api/v1/namespaces/default/events",
-             [this](const httplib::Request& req, httplib::Response& res) {
-               Log(req);
-               res.set_content(req.body, "application/json");
-             });
-    srv.Patch(R"(/api/v1/namespaces/default/events/(.*))",
-              [this](const httplib::Request& req, httplib::Response& res) {
-                Log(req);
-                res.set_content("{}", "application/json");
-              });
-    port_ = srv.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { srv.listen_after_bind(); });
-  }
-  ~EventsFakeApi() {
-    srv.stop();
-    thread_.join();
-  }
-  std::unique_ptr<client::RestClient> Client() {
-    client::RestConfig c;
-    c.server = "http://127.0.0.1:" + std::to_string(port_);
-    c.qps = 0;
-    return std::move(*client::RestClient::Create(c));
-  }
-  void Log(const httplib::Request& req) {
-    std::lock_guard<std::mutex> l(mu);
-    requests.push_back({req.method, req.path, nlohmann::json::parse(req.body, nullptr, false)});
-    cv.notify_all();
-  }
-  bool WaitFor(size_t n) {
-    std::unique_lock<std::mutex> l(mu);
-    return cv.wait_for(l, std::chrono::seconds(10), [&] { return requests.size() >= n; });
-  }
-  struct Req {
-    std::string method, path;
-    nlohmann::json body;
-  };
-  httplib::Server srv;
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<Req> requests;
-
- private:
-  int port_ = 0;
-  std::thread thread_;
-};
-
-class PodEventsTest : public ::testing::Test {
+// The worker's events go to a sink of the test's own (MakeSyncer(&sink)).
+class PodEventsTest : public PodSyncerTestBase {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/nanolet-events-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    rt_.AddImage("busybox:1.36", "busybox:1.36");
-  }
-  void TearDown() override { (void)RemoveAll(dir_); }
-  void MakeSyncer(api::EventSink* sink) {
-    PodSyncOptions o;
-    o.node_name = "node1";
-    o.root_dir = dir_ + "/root";
-    o.pod_logs_dir = dir_ + "/logs";
-    o.host_ips = {"192.0.2.1"};
-    o.events = sink;
-    syncer_ = std::make_unique<PodSyncer>(o, rt_, clock_);
-  }
-  SyncResult Sync(const api::Pod& pod) {
-    SyncRequest req;
-    req.pod = pod;
-    req.first_seen = clock_.Now();
-    req.previous_status = last_;
-    SyncResult r = syncer_->Sync(req);
-    last_ = r.status;
-    return r;
-  }
   std::string ContainerID(const api::Pod& pod, const std::string& name) {
     auto c = rt_.FindContainer(pod.metadata.uid, name);
     return c ? c->id : "";
   }
-
-  FakeClock clock_;
-  runtime::FakeRuntime rt_{clock_};
-  std::unique_ptr<PodSyncer> syncer_;
-  std::string dir_;
-  api::PodStatus last_;
 };
 
 TEST_F(PodEventsTest, ImagePull_PullingThenPulled_OnTheContainer) {
@@ -197,7 +118,8 @@ TEST_F(PodEventsTest, ImagePresent_AlreadyPresentOnMachine_PullFailure_ErrImageP
 // A container that keeps exiting: every sync inside the crash-loop backoff records upstream's
 // BackOff event; the recorder posts it once and then PATCHes its count.
 TEST_F(PodEventsTest, CrashLoop_BackOffEventsAggregatedIntoOneEventWithACount) {
-  EventsFakeApi api;
+  FakeApi api;
+  api.ServeEvents();
   auto client = api.Client();
   FakeClock rec_clock;
   ApiEventRecorder rec(*client, "node1", rec_clock);
@@ -247,7 +169,8 @@ TEST_F(PodEventsTest, CrashLoop_BackOffEventsAggregatedIntoOneEventWithACount) {
 }
 
 TEST(ApiEventRecorder, TenSimilarEventsCombined_NodeEventsInDefault_MirrorUID) {
-  EventsFakeApi api;
+  FakeApi api;
+  api.ServeEvents();
   auto client = api.Client();
   FakeClock clock;
   ApiEventRecorder rec(*client, "node1", clock, [](const api::Pod& p) {
@@ -282,7 +205,8 @@ TEST(ApiEventRecorder, TenSimilarEventsCombined_NodeEventsInDefault_MirrorUID) {
 
 // A static pod's events wait (up to 30 s) for its mirror pod, then name it as the involved object.
 TEST(ApiEventRecorder, StaticPodEventsWaitForTheMirrorPod) {
-  EventsFakeApi api;
+  FakeApi api;
+  api.ServeEvents();
   auto client = api.Client();
   FakeClock clock;
   std::atomic<bool> mirrored{false};
@@ -370,7 +294,8 @@ TEST(NodePressure, ConditionsCarryUpstreamReasons) {
 // The agent end to end against a tiny apiserver: readings under the memory threshold turn
 // MemoryPressure True in the status it patches, and the transitions are node events.
 TEST(NodePressure, AgentReportsPressureAndTransitionEvents) {
-  EventsFakeApi api;
+  FakeApi api;
+  api.ServeEvents();
   std::mutex mu;
   std::vector<nlohmann::json> patches;
   api.srv.Post("/api/v1/nodes", [](const httplib::Request& req, httplib::Response& res) {

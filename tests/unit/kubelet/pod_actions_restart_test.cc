@@ -4,7 +4,6 @@
 // a dead one. Upstream semantics: what runs is adopted, a container that never started is not a run
 // (restart count, restart policy), dead sandboxes are collected.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <algorithm>
 
@@ -13,9 +12,9 @@
 #include "kubelet/pod_actions.h"
 #include "kubelet/pod_worker.h"
 #include "kubelet/runtime_pod.h"
+#include "pod_syncer_fixture.h"
 #include "runtime/fake_runtime.h"
 #include "test_util.h"
-#include "util/fs.h"
 
 namespace nanolet::kubelet {
 namespace {
@@ -23,32 +22,8 @@ namespace {
 using namespace testing;
 using runtime::ContainerState;
 
-class RestartSurvivalTest : public ::testing::Test {
+class RestartSurvivalTest : public PodSyncerTestBase {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/nanolet-restart-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    PodSyncOptions o;
-    o.node_name = "node1";
-    o.root_dir = dir_ + "/root";
-    o.pod_logs_dir = dir_ + "/logs";
-    o.host_ips = {"192.0.2.1"};
-    rt_.AddImage("busybox:1.36", "busybox:1.36");
-    syncer_ = std::make_unique<PodSyncer>(o, rt_, clock_);
-  }
-  void TearDown() override { (void)RemoveAll(dir_); }
-
-  SyncResult Sync(const api::Pod& pod) {
-    SyncRequest req;
-    req.pod = pod;
-    req.first_seen = first_seen_;
-    req.previous_status = last_;
-    SyncResult r = syncer_->Sync(req);
-    last_ = r.status;
-    return r;
-  }
-
   // What the earlier nanolet left: a sandbox (ready or not) of `pod`.
   std::string LeftSandbox(const api::Pod& pod, uint32_t attempt, bool ready) {
     auto sid = rt_.RunPodSandbox(MakeSandboxConfig(pod, attempt, PodContext{}));
@@ -78,13 +53,6 @@ class RestartSurvivalTest : public ::testing::Test {
     auto calls = rt_.Calls();
     return std::find(calls.begin(), calls.end(), call) != calls.end();
   }
-
-  FakeClock clock_;
-  runtime::FakeRuntime rt_{clock_};
-  std::unique_ptr<PodSyncer> syncer_;
-  std::string dir_;
-  TimePoint first_seen_ = clock_.Now();
-  api::PodStatus last_;
 };
 
 // Defect 1: killed between create and start, the attempt stayed created and the next one counted a

@@ -4,12 +4,12 @@
 
 #include <gtest/gtest.h>
 #include <algorithm>
-#include <stdlib.h>
 
 #include "kubelet/container_config.h"
 #include "kubelet/pod_status.h"
 #include "kubelet/termination_message.h"
 #include "runtime/fake_runtime.h"
+#include "pod_syncer_fixture.h"
 #include "test_util.h"
 #include "util/fs.h"
 
@@ -18,40 +18,7 @@ namespace {
 
 using namespace testing;
 
-class PodSyncerTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/nanolet-syncer-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    PodSyncOptions o;
-    o.node_name = "node1";
-    o.root_dir = dir_ + "/root";
-    o.pod_logs_dir = dir_ + "/logs";
-    o.host_ips = {"192.0.2.1"};
-    // The worker creates containers from the image ID; the fake finds images by reference only.
-    rt_.AddImage("busybox:1.36", "busybox:1.36");
-    syncer_ = std::make_unique<PodSyncer>(o, rt_, clock_);
-  }
-  void TearDown() override { (void)RemoveAll(dir_); }
-
-  SyncResult Sync(const api::Pod& pod) {
-    SyncRequest req;
-    req.pod = pod;
-    req.first_seen = first_seen_;
-    req.previous_status = last_;
-    SyncResult r = syncer_->Sync(req);
-    last_ = r.status;
-    return r;
-  }
-
-  FakeClock clock_;
-  runtime::FakeRuntime rt_{clock_};
-  std::unique_ptr<PodSyncer> syncer_;
-  std::string dir_;
-  TimePoint first_seen_ = clock_.Now();
-  api::PodStatus last_;
-};
+using PodSyncerTest = PodSyncerTestBase;
 
 TEST_F(PodSyncerTest, ActiveDeadlineExceeded_PodFailedAndContainersKilled) {
   api::Pod pod = MakePod("Always", {"app"});
@@ -127,7 +94,7 @@ TEST_F(PodSyncerTest, SandboxNetworkFailure_CauseOnContainersBackoffThenReplaced
   ASSERT_TRUE(sandboxes.ok());
   ASSERT_EQ(sandboxes->size(), 1u);
   const std::string first = (*sandboxes)[0].id;
-  ASSERT_TRUE(rt_.KillSandbox(first));  // what the runtime does when ADD fails
+  ASSERT_TRUE(rt_.KillSandbox(first, "plugin bridge failed"));  // what the runtime does when ADD fails
   EXPECT_EQ(rt_.RunningContainerCount(), 0u);
   ASSERT_TRUE(r.requeue_after.has_value());
   EXPECT_EQ(*r.requeue_after, std::chrono::seconds(1));
@@ -158,6 +125,60 @@ TEST_F(PodSyncerTest, SandboxNetworkFailure_CauseOnContainersBackoffThenReplaced
   EXPECT_EQ(rt_.RunningContainerCount(), 1u);
   EXPECT_EQ(r.status.phase, "Running");
   EXPECT_EQ(r.status.container_statuses[0].restart_count, 0);
+}
+
+// The same late network failure while no container is being started (here the image cannot be pulled): the
+// sandbox is not replaced at once on every sync (as fast as CNI fails) but after the sandbox backoff, which
+// doubles when the next one fails too; the cause is on the waiting container.
+TEST_F(PodSyncerTest, SandboxNetworkFailure_NoContainerStarting_StillBacksOff) {
+  api::Pod pod = MakePod("Always", {"app"});
+  pod.spec.containers[0].image = "registry.example/missing:1";
+  rt_.SetPullError("registry.example/missing:1", Error("manifest unknown"));
+  Sync(pod);
+  auto sandboxes = rt_.ListPodSandboxes();
+  ASSERT_TRUE(sandboxes.ok());
+  ASSERT_EQ(sandboxes->size(), 1u);
+  const std::string first = (*sandboxes)[0].id;
+  ASSERT_TRUE(rt_.KillSandbox(first, "plugin bridge failed"));
+
+  auto run_pod_sandbox_calls = [&] {
+    auto calls = rt_.Calls();
+    return std::count_if(calls.begin(), calls.end(), [](const std::string& c) { return c.rfind("RunPodSandbox", 0) == 0; });
+  };
+  rt_.ClearCalls();
+  SyncResult r = Sync(pod);
+  EXPECT_EQ(run_pod_sandbox_calls(), 0) << "a sandbox whose network failed was replaced without backoff";
+  ASSERT_TRUE(r.requeue_after.has_value());
+  EXPECT_EQ(*r.requeue_after, std::chrono::seconds(1));
+  ASSERT_TRUE(r.status.container_statuses[0].state.waiting.has_value());
+  EXPECT_EQ(r.status.container_statuses[0].state.waiting->message,
+            "Failed to create pod sandbox: set up pod network: plugin bridge failed");
+  // Counted once: more syncs within the window do not push it out.
+  r = Sync(pod);
+  EXPECT_EQ(run_pod_sandbox_calls(), 0);
+  ASSERT_TRUE(r.requeue_after.has_value());
+  EXPECT_LE(*r.requeue_after, std::chrono::seconds(1));
+
+  clock_.Advance(std::chrono::seconds(1));
+  rt_.ClearCalls();
+  Sync(pod);
+  EXPECT_EQ(run_pod_sandbox_calls(), 1) << "not replaced after the backoff";
+  sandboxes = rt_.ListPodSandboxes();
+  ASSERT_TRUE(sandboxes.ok());
+  std::string second;
+  for (const auto& s : *sandboxes) {
+    if (s.id != first && s.state == runtime::SandboxState::kReady) second = s.id;
+  }
+  ASSERT_FALSE(second.empty());
+  // The new one fails too: the window doubles.
+  ASSERT_TRUE(rt_.KillSandbox(second, "plugin bridge failed"));
+  r = Sync(pod);
+  ASSERT_TRUE(r.requeue_after.has_value());
+  EXPECT_EQ(*r.requeue_after, std::chrono::seconds(2));
+  clock_.Advance(std::chrono::seconds(1));
+  rt_.ClearCalls();
+  Sync(pod);
+  EXPECT_EQ(run_pod_sandbox_calls(), 0) << "replaced within the doubled window";
 }
 
 TEST_F(PodSyncerTest, SandboxConfigWaitsForNetworkOnlyWhenEnvReadsThePodIP) {

@@ -17,7 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/image/image_store.h"
+#include "live_fixture.h"
 #include "runtime/oci/oci_runtime.h"
 #include "util/fs.h"
 #include "util/subprocess.h"
@@ -25,77 +25,13 @@
 namespace nanolet::runtime::oci {
 namespace {
 
+using namespace live_test;
 using std::chrono::milliseconds;
 
-std::string RecoveryBin(const std::string& name) {
-  return std::string(NANOLET_BINARY_DIR) + "/" + name;
-}
-
-std::string RecoverySh(const std::string& cmd) {
-  auto r = Run({"/bin/sh", "-c", cmd}, {.timeout = std::chrono::seconds(30)});
-  if (!r.ok()) return "ERROR: " + r.error().message();
-  return r->out;
-}
-
-bool RecoveryWaitUntil(const std::function<bool()>& cond, milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(milliseconds(10));  // poll interval of a condition wait
-  }
-  return true;
-}
-
-class OciRecoveryLive : public ::testing::Test {
+class OciRecoveryLive : public OciLiveTest {
  protected:
-  void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
-    ::signal(SIGPIPE, SIG_IGN);
-    for (const auto& p : {std::string("/usr/sbin/runc"), std::string("/usr/lib/cni/bridge"),
-                          RecoveryBin("nanolet-monitor"), RecoveryBin("nanolet-pause")}) {
-      if (::access(p.c_str(), X_OK) != 0) GTEST_SKIP() << p << " missing";
-    }
-    char tmpl[] = "/tmp/nanolet-ocirec-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    id_ = 20 + (::getpid() + 101) % 200;
-    opts_.root_dir = dir_ + "/root";
-    opts_.runc = "/usr/sbin/runc";
-    opts_.monitor_path = RecoveryBin("nanolet-monitor");
-    opts_.pause_path = RecoveryBin("nanolet-pause");
-    opts_.cni_conf_dir = dir_ + "/net.d";  // absent: the built-in bridge config
-    opts_.cni_bridge = "nlr" + std::to_string(id_);
-    opts_.cni_subnet = "10.233." + std::to_string(id_) + ".0/24";
-    opts_.netns_dir = "/run/nanolet/ocirec-test-" + std::to_string(::getpid());
-    opts_.cgroup_parent = "/nanolet-ocirec-test-" + std::to_string(::getpid());
-    std::string tar = RecoveryBin("images/busybox.oci.tar");
-    auto built =
-        nanolet::Run({std::string(NANOLET_SOURCE_DIR) + "/scripts/build-test-image.sh", tar},
-                     {.timeout = std::chrono::seconds(120)});
-    ASSERT_TRUE(built.ok() && built->success())
-        << (built.ok() ? built->Describe() : built.error().message());
-    auto store = image::ImageStore::Open(opts_.root_dir);
-    ASSERT_TRUE(store.ok()) << store.error().message();
-    auto imported = (*store)->Import(tar);
-    ASSERT_TRUE(imported.ok()) << imported.error().message();
-    runc_root_ = opts_.root_dir + "/runtime/runc";
-  }
-
-  void TearDown() override {
-    if (dir_.empty()) return;
-    rt_.reset();
-    RecoverySh("for c in $(runc --root " + runc_root_ + " list -q 2>/dev/null); do runc --root " +
-               runc_root_ + " delete -f $c; done; for f in " + opts_.netns_dir +
-               "/*; do umount -l $f; rm -f $f; done 2>/dev/null; umount -l " + opts_.netns_dir +
-               " 2>/dev/null; rmdir " + opts_.netns_dir +
-               " 2>/dev/null; find /sys/fs/cgroup -depth -type d -path '*" + opts_.cgroup_parent +
-               "*' -exec rmdir {} \\; 2>/dev/null; grep " + dir_ +
-               " /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l; ip "
-               "link del " +
-               opts_.cni_bridge + " 2>/dev/null; python3 " + NANOLET_SOURCE_DIR +
-               "/scripts/nat-cleanup.py " + opts_.cni_bridge + " 10.233." + std::to_string(id_) +
-               ".; rm -rf --one-file-system " + dir_);
-  }
+  OciRecoveryLive()
+      : OciLiveTest({.tag = "ocirec", .bridge = "nlr", .subnet_octet = 233, .id_offset = 101}) {}
 
   // A new runtime on the same root: what a restarted nanolet makes. The old one is dropped (its
   // containers keep running, as when nanolet is killed).
@@ -107,23 +43,11 @@ class OciRecoveryLive : public ::testing::Test {
     return *rt_;
   }
 
+  // The recovery cases need the pod's network up when RunPodSandbox returns.
   SandboxConfig Pod(const std::string& name) {
-    SandboxConfig sc;
-    sc.pod_uid = "uid-" + name;
-    sc.pod_name = name;
-    sc.pod_namespace = "test";
-    sc.hostname = name;
-    sc.log_directory = dir_ + "/logs/test_" + name;
+    SandboxConfig sc = OciLiveTest::Pod(name);
     sc.wait_for_network = true;
     return sc;
-  }
-  static ContainerConfig Sleeper() {
-    ContainerConfig cc;
-    cc.name = "app";
-    cc.image = "nanolet.local/busybox:1.35";
-    cc.command = {"sleep", "3600"};
-    cc.log_path = "app/0.log";
-    return cc;
   }
   // Rewrites a record as the earlier nanolet had last saved it.
   void EditMeta(const std::string& kind, const std::string& id,
@@ -136,20 +60,10 @@ class OciRecoveryLive : public ::testing::Test {
     ASSERT_TRUE(WriteFileAtomic(path, j.dump()).ok());
   }
   std::string RuncStatus(const std::string& id) {
-    std::string out = RecoverySh("runc --root " + runc_root_ + " state " + id + " 2>/dev/null");
+    std::string out = Sh("runc --root " + runc_root_ + " state " + id + " 2>/dev/null");
     if (out.empty()) return "absent";
     return nlohmann::json::parse(out).value("status", "");
   }
-  size_t Allocated() {
-    auto out = RecoverySh("ls " + opts_.root_dir +
-                          "/cni/networks/*/ 2>/dev/null | grep -c '^10\\.' || true");
-    return std::stoul(out);
-  }
-
-  std::string dir_, runc_root_;
-  int id_ = 0;
-  OciOptions opts_;
-  std::unique_ptr<OciRuntime> rt_;
 };
 
 // Killed after the monitor's `runc run` went through but before "running" was saved: adopted, same
@@ -218,13 +132,13 @@ TEST_F(OciRecoveryLive, NeverStarted_RemovedAndTheSandboxAdopted) {
   EXPECT_EQ(RuncStatus(*created), "absent");
   EXPECT_FALSE(PathExists(cdir));
   EXPECT_FALSE(PathExists(opts_.root_dir + "/runtime/containers/" + *bare));
-  EXPECT_TRUE(RecoveryWaitUntil(
+  EXPECT_TRUE(WaitUntil(
       [&] { return !PathExists(opts_.root_dir + "/runtime/exits/" + *created + ".json"); },
       milliseconds(5000)))
       << "the exit file of a container that is gone stays";
   EXPECT_EQ(b.PodSandboxStatus(*sid)->state, SandboxState::kReady);
   EXPECT_EQ(
-      RecoverySh("grep -c " + opts_.root_dir + "/runtime/containers /proc/self/mountinfo || true"),
+      Sh("grep -c " + opts_.root_dir + "/runtime/containers /proc/self/mountinfo || true"),
       "0\n");
   ASSERT_TRUE(b.RemovePodSandbox(*sid).ok());
 }

@@ -13,7 +13,7 @@
 #include <string>
 #include <thread>
 
-#include "runtime/image/image_store.h"
+#include "live_fixture.h"
 #include "runtime/oci/oci_runtime.h"
 #include "util/fs.h"
 #include "util/strings.h"
@@ -22,21 +22,9 @@
 namespace nanolet::runtime::oci {
 namespace {
 
+using namespace live_test;
 using std::chrono::milliseconds;
 using LiveClock = std::chrono::steady_clock;
-
-constexpr const char* kImage = "nanolet.local/busybox:1.35";
-
-std::string Bin(const std::string& name) { return std::string(NANOLET_BINARY_DIR) + "/" + name; }
-
-bool WaitUntil(const std::function<bool()>& cond, milliseconds timeout) {
-  auto deadline = LiveClock::now() + timeout;
-  while (!cond()) {
-    if (LiveClock::now() > deadline) return false;
-    std::this_thread::sleep_for(milliseconds(10));  // poll interval of a condition wait
-  }
-  return true;
-}
 
 // PIDs of processes whose command line is exactly argv (NUL-separated).
 std::vector<std::string> ProcessesWithCmdline(const std::vector<std::string>& argv) {
@@ -53,60 +41,9 @@ std::vector<std::string> ProcessesWithCmdline(const std::vector<std::string>& ar
   return out;
 }
 
-std::string Sh(const std::string& cmd) {
-  auto r = Run({"/bin/sh", "-c", cmd}, {.timeout = std::chrono::seconds(30)});
-  if (!r.ok()) return "ERROR: " + r.error().message();
-  return r->out;
-}
-
-class OciRuntimeLive : public ::testing::Test {
+class OciRuntimeLive : public OciLiveTest {
  protected:
-  void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root";
-    ::signal(SIGPIPE,
-             SIG_IGN);  // as nanolet's main does: a plugin that ignores its stdin gives EPIPE
-    for (const auto& p : {std::string("/usr/sbin/runc"), std::string("/usr/lib/cni/bridge"),
-                          Bin("nanolet-monitor"), Bin("nanolet-pause")}) {
-      if (::access(p.c_str(), X_OK) != 0) GTEST_SKIP() << p << " missing";
-    }
-    char tmpl[] = "/tmp/nanolet-oci-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    int id = 20 + ::getpid() % 200;
-    opts_.root_dir = dir_ + "/root";
-    opts_.runc = "/usr/sbin/runc";
-    opts_.monitor_path = Bin("nanolet-monitor");
-    opts_.pause_path = Bin("nanolet-pause");
-    opts_.cni_conf_dir = dir_ + "/net.d";  // absent: the built-in bridge config
-    opts_.cni_bridge = "nlo" + std::to_string(id);
-    opts_.cni_subnet = "10.232." + std::to_string(id) + ".0/24";
-    opts_.netns_dir = "/run/nanolet/oci-test-" + std::to_string(::getpid());
-    opts_.cgroup_parent = "/nanolet-oci-test-" + std::to_string(::getpid());
-    std::string tar = Bin("images/busybox.oci.tar");
-    auto built =
-        nanolet::Run({std::string(NANOLET_SOURCE_DIR) + "/scripts/build-test-image.sh", tar},
-                     {.timeout = std::chrono::seconds(120)});
-    ASSERT_TRUE(built.ok() && built->success())
-        << (built.ok() ? built->Describe() : built.error().message());
-    auto store = image::ImageStore::Open(opts_.root_dir);
-    ASSERT_TRUE(store.ok()) << store.error().message();
-    auto imported = (*store)->Import(tar);
-    ASSERT_TRUE(imported.ok()) << imported.error().message();
-  }
-
-  void TearDown() override {
-    if (dir_.empty()) return;
-    rt_.reset();
-    std::string runc_root = opts_.root_dir + "/runtime/runc";
-    Sh("for c in $(runc --root " + runc_root + " list -q 2>/dev/null); do runc --root " +
-       runc_root + " delete -f $c; done; for f in " + opts_.netns_dir +
-       "/*; do umount -l $f; rm -f $f; done 2>/dev/null; umount -l " + opts_.netns_dir + " 2>/dev/null; rmdir " + opts_.netns_dir +
-       " 2>/dev/null; find /sys/fs/cgroup -depth -type d -path '*" + opts_.cgroup_parent +
-       "*' -exec rmdir {} \\; 2>/dev/null; grep " + dir_ +
-       " /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l; ip link del " +
-       opts_.cni_bridge + " 2>/dev/null; python3 " + NANOLET_SOURCE_DIR + "/scripts/nat-cleanup.py " +
-       opts_.cni_bridge + " 10.232." + std::to_string(20 + ::getpid() % 200) + ".; rm -rf --one-file-system " + dir_);
-  }
+  OciRuntimeLive() : OciLiveTest({.tag = "oci", .bridge = "nlo", .subnet_octet = 232, .id_offset = 0}) {}
 
   OciRuntime& Runtime() {
     if (!rt_) {
@@ -115,24 +52,6 @@ class OciRuntimeLive : public ::testing::Test {
       if (rt.ok()) rt_ = std::move(*rt);
     }
     return *rt_;
-  }
-
-  SandboxConfig Pod(const std::string& name) {
-    SandboxConfig sc;
-    sc.pod_uid = "uid-" + name;
-    sc.pod_name = name;
-    sc.pod_namespace = "test";
-    sc.hostname = name;
-    sc.log_directory = dir_ + "/logs/test_" + name;
-    return sc;
-  }
-  static ContainerConfig Sleeper() {
-    ContainerConfig cc;
-    cc.name = "app";
-    cc.image = kImage;
-    cc.command = {"sleep", "3600"};
-    cc.log_path = "app/0.log";
-    return cc;
   }
 
   // Nothing of a pod is left: sandbox and container state, namespace files, runc containers,
@@ -149,25 +68,31 @@ class OciRuntimeLive : public ::testing::Test {
     EXPECT_TRUE(dir_empty(opts_.root_dir + "/cni/cache/results"));
     EXPECT_EQ(Sh("runc --root " + opts_.root_dir + "/runtime/runc list -q"), "");
     EXPECT_EQ(Sh("grep -c " + dir_ + "/root/runtime /proc/self/mountinfo || true"), "0\n");
-    EXPECT_EQ(
-        Sh("ls " + opts_.root_dir + "/cni/networks/*/ 2>/dev/null | grep -c '^10\\.' || true"),
-        "0\n");
+    EXPECT_EQ(Allocated(), 0u);
     EXPECT_EQ(Sh("pgrep -f 'nanolet-[m]onitor.*" + opts_.root_dir + "' | wc -l"), "0\n");
   }
-
-  std::string dir_;
-  OciOptions opts_;
-  std::unique_ptr<OciRuntime> rt_;
 };
 
 TEST_F(OciRuntimeLive, ExecSyncTimeoutKillsTheProcessAndWhatItStarted) {
   auto& rt = Runtime();
+  const uint64_t g0 = rt.StateGeneration();
+  EXPECT_NE(g0, 0u) << "OciRuntime tells when its state changes (housekeeping skips scans on it)";
   auto sc = Pod("exec");
   auto sid = rt.RunPodSandbox(sc);
   ASSERT_TRUE(sid.ok()) << sid.error().message();
+  const uint64_t g1 = rt.StateGeneration();
+  EXPECT_GT(g1, g0);
   auto cid = rt.CreateContainer(*sid, Sleeper(), sc);
   ASSERT_TRUE(cid.ok()) << cid.error().message();
+  EXPECT_GT(rt.StateGeneration(), g1);
   ASSERT_TRUE(rt.StartContainer(*cid).ok());
+  auto again = rt.StartContainer(*cid);
+  ASSERT_FALSE(again.ok()) << "a container is started once";
+  EXPECT_TRUE(again.error().is(ErrorCode::kAlreadyExists)) << again.error().message();
+  // Waits for CNI ADD too (the fast path), so the generation below is the settled one.
+  ASSERT_TRUE(WaitUntil([&] { auto s = rt.PodSandboxStatus(*sid); return s.ok() && !s->ip.empty(); },
+                        milliseconds(10000)));
+  const uint64_t started = rt.StateGeneration();
 
   auto quick =
       rt.ExecSync(*cid, {"sh", "-c", "echo out; echo err >&2; exit 7"}, milliseconds(10000));
@@ -199,9 +124,13 @@ TEST_F(OciRuntimeLive, ExecSyncTimeoutKillsTheProcessAndWhatItStarted) {
   ASSERT_TRUE(st.ok());
   EXPECT_EQ(st->state, ContainerState::kRunning);
   EXPECT_EQ(::kill(static_cast<pid_t>(st->pid), 0), 0);
+  EXPECT_EQ(rt.StateGeneration(), started) << "execs and reads change no state";
 
   ASSERT_TRUE(rt.StopPodSandbox(*sid).ok());
+  const uint64_t stopped = rt.StateGeneration();
+  EXPECT_GT(stopped, started);
   ASSERT_TRUE(rt.RemovePodSandbox(*sid).ok());
+  EXPECT_GT(rt.StateGeneration(), stopped);
   ExpectNothingLeft();
 }
 
