@@ -8,10 +8,12 @@ PKGS=(
   # libraries
   nlohmann-json3-dev libyaml-cpp-dev libcurl4-openssl-dev libssl-dev libarchive-dev libspdlog-dev libfmt-dev
   libcli11-dev libuv1-dev libcpp-httplib-dev libboost-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libnghttp2-dev  # grpc probes' HTTP/2
   # runtime parts
   runc containernetworking-plugins iproute2 iptables util-linux
   # test and bench peers
   busybox-static docker-registry skopeo wrk kubernetes-client curl jq python3
+  python3-grpcio  # the grpc.health.v1 server of the grpc probe tests (Debian's /usr/bin/python3)
 )
 
 missing=()

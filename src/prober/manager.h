@@ -34,6 +34,7 @@ namespace nanolet::prober {
 
 class HttpProber;
 class TcpProber;
+class GrpcProber;
 class ExecPool;
 
 struct ProbeManagerOptions {
@@ -98,6 +99,7 @@ class ProbeManager {
   const TimePoint created_;
   std::unique_ptr<HttpProber> http_;
   std::unique_ptr<TcpProber> tcp_;
+  std::unique_ptr<GrpcProber> grpc_;
   std::unique_ptr<ExecPool> exec_;
   std::map<std::string, std::unique_ptr<PodState>> pods_;  // by pod UID
   std::map<std::string, int> series_refs_;  // live workers per metric series (Worker::SeriesKey)

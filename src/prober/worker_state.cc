@@ -46,7 +46,7 @@ bool WorkerState::Set(std::optional<ProbeResult> r) {
   return true;
 }
 
-WorkerState::Step WorkerState::Tick(const std::optional<ContainerView>& c, TimePoint now,
+WorkerState::Step WorkerState::Tick(const ContainerView* c, TimePoint now,
                                     bool* changed) {
   *changed = false;
   if (!c) return Step::kSkip;  // the container is not in the pod's status yet

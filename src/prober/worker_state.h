@@ -50,7 +50,10 @@ class WorkerState {
   // One tick. `container` is nullopt when the pod's status does not list the container yet. Sets
   // *changed when the published result changed. kStop: the container ended for good (restartPolicy
   // Never).
-  Step Tick(const std::optional<ContainerView>& container, TimePoint now, bool* changed);
+  Step Tick(const ContainerView* container, TimePoint now, bool* changed);  // null: not in the status
+  Step Tick(const std::optional<ContainerView>& container, TimePoint now, bool* changed) {
+    return Tick(container ? &*container : nullptr, now, changed);
+  }
   // The outcome of a probe started by the last kProbe. Returns whether the published result
   // changed.
   bool Record(bool success);

@@ -2,8 +2,15 @@
 # End to end on real runc and CNI: an httpGet liveness probe restarts a busybox httpd once its file is gone
 # (404); an httpGet readiness probe flips the container's ready and the pod's Ready/ContainersReady both
 # ways; an exec probe that overruns its timeout fails and leaves no process behind; tcpSocket probes to an
-# open and a closed port. Probe periods are 1 s.
+# open and a closed port; a grpc readiness probe against a grpc.health.v1 server (python3-grpcio,
+# tests/fixtures/grpc_health/server.py) run in the pod's network namespace, reached through the bridge. Probe
+# periods are 1 s.
 source "$(dirname "$0")/lib.sh"
+# The grpc health server this test starts in the pod's network namespace, stopped by its PID.
+GRPC_PID=""
+stop_grpc() { if [[ -n $GRPC_PID ]]; then kill -KILL "$GRPC_PID" 2>/dev/null || true; wait "$GRPC_PID" 2>/dev/null || true; GRPC_PID=""; fi; }
+# (set +e: under errexit `(exit $rc)` with rc != 0 would end the trap before cleanup ran.)
+trap 'rc=$?; stop_grpc; set +e; (exit $rc); cleanup' EXIT
 ensure_image
 BASELINE=$(snapshot_resources)
 start_nanolet
@@ -76,7 +83,23 @@ spec:
     command: ["sleep", "3600"]
     readinessProbe: {tcpSocket: {port: 9090}, periodSeconds: 1, failureThreshold: 1}
 YAML
-for p in live ready execp tcp; do wait_for "$p Running" 30 pod_phase_is $p Running; done
+cat >"$MANIFESTS/grpc.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: grpc}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: app
+    image: $IMG
+    command: ["sleep", "3600"]
+    readinessProbe:
+      grpc: {port: 9555}
+      periodSeconds: 1
+      timeoutSeconds: 1
+      failureThreshold: 1
+YAML
+for p in live ready execp tcp grpc; do wait_for "$p Running" 30 pod_phase_is $p Running; done
 
 cond() { pod_field "$1" ".status.conditions[]? | select(.type==\"$2\") | .status"; }
 cready() { pod_field "$1" ".status.containerStatuses[] | select(.name==\"$2\") | .ready"; }
@@ -130,6 +153,27 @@ wait_for "tcp/up ready" 10 is true cready tcp up
 grep -q 'Readiness probe failed: dial tcp .*:9090: connect: connection refused' "$E2E_TMP/nanolet.log" ||
   fail "no tcp failure event"
 
+log "grpc: no server -> connect failure; SERVING -> Ready; NOT_SERVING -> not Ready (probe from the host via the bridge)"
+t_grpc=$(date +%s%N)
+GRPC_IP=$(pod_field grpc .status.podIP)
+[[ $GRPC_IP == 10.231.$E2E_ID.* ]] || fail "grpc pod IP $GRPC_IP not on the test's bridge"
+wait_for "grpc connect failure reported" 10 grep -q "Readiness probe failed: timeout: failed to connect service .*$GRPC_IP:9555.* within 1s: context deadline exceeded" "$E2E_TMP/nanolet.log"
+[[ $(cready grpc app) == false && $(cond grpc Ready) == False ]] || fail "grpc pod Ready without a server"
+echo SERVING >"$E2E_TMP/grpc.state"
+GRPC_NETNS=/proc/$(container_pid "$(container_id grpc app)")/ns/net
+nsenter --net="$GRPC_NETNS" /usr/bin/python3 "$NANOLET_SRC/tests/fixtures/grpc_health/server.py" --addr 0.0.0.0 \
+  --port 9555 --state-file "$E2E_TMP/grpc.state" >"$E2E_TMP/grpc.out" 2>&1 &
+GRPC_PID=$!
+wait_for "grpc server listening" 10 grep -q '^port 9555' "$E2E_TMP/grpc.out"
+wait_for "grpc Ready=True" 10 is True cond grpc Ready
+[[ $(cond grpc ContainersReady) == True && $(cready grpc app) == true ]] || fail "grpc ContainersReady/ready"
+echo NOT_SERVING >"$E2E_TMP/grpc.state"
+wait_for "grpc Ready=False" 10 is False cond grpc Ready
+grep -q 'Readiness probe failed: service unhealthy (responded with .\{0,2\}NOT_SERVING' "$E2E_TMP/nanolet.log" ||
+  fail "no Unhealthy event with the grpc probe's NOT_SERVING"
+stop_grpc
+log "grpc part: $(( ($(date +%s%N) - t_grpc) / 1000000 )) ms"
+
 log "metrics count probes"
 if curl -sf "$API/metrics" >/dev/null 2>&1; then
   curl -sf "$API/metrics" | grep -q 'prober_probe_total{probe_type="Liveness",result="failed",container="web",pod="live-e2e-node",namespace="default"}' ||
@@ -138,7 +182,7 @@ fi
 
 log "deleting the pods stops their probes; nothing leaks"
 rm -f "$MANIFESTS"/*.yaml
-for p in live ready execp tcp; do wait_for "$p gone" 30 pod_absent $p; done
+for p in live ready execp tcp grpc; do wait_for "$p gone" 30 pod_absent $p; done
 expect_no_leaks "$BASELINE"
 stop_nanolet
 log "PASS ($(( $(date +%s) - T0 )) s after nanolet start)"

@@ -28,6 +28,7 @@ class ExecRuntime final : public runtime::Runtime {
   std::atomic<int> exit_code{0};
   std::atomic<bool> time_out{false};
   std::atomic<int> calls{0};
+  std::atomic<int> errors{0};  // the next calls that fail in the runtime (an error, not a failed command)
   std::mutex mu;
   std::condition_variable cv;
   std::vector<std::string> last_cmd;  // guarded by mu
@@ -52,6 +53,10 @@ class ExecRuntime final : public runtime::Runtime {
       // Bounded, so that a failing test cannot hang the pool's destructor.
       cv.wait_for(l, std::chrono::seconds(10), [this] { return !block; });
       --blocked;
+    }
+    if (errors > 0) {
+      --errors;
+      return Error("runtime exec failed");
     }
     runtime::ExecResult r;
     r.exit_code = time_out ? -1 : exit_code.load();
@@ -252,6 +257,47 @@ TEST_F(ManagerTest, ExecLiveness_TimeoutIsFailure_ThenHeldUntilNewContainer) {
   auto r = mgr_->Results("u2");
   EXPECT_EQ(r.count("c1"), 0u);
   EXPECT_EQ(r["c2"].liveness, ProbeResult::kSuccess);
+}
+
+// As upstream runProbeWithRetries: an error is tried again at once, three tries in all, and only the
+// last try is a result (and a metric); a failure is not retried.
+TEST_F(ManagerTest, ProbeErrors_AreRetriedThreeTimes_FailuresAreNot) {
+  api::Pod pod = MakePod("u7");
+  api::Container c;
+  c.name = "app";
+  api::Probe p = Probe();
+  p.period_seconds = 1000;  // one tick in the test: every call below belongs to it
+  p.handler.exec = api::ExecAction{{"check"}};
+  c.readiness_probe = p;
+  pod.spec.containers.push_back(c);
+  rt_.errors = 2;
+  mgr_->AddPod(pod);
+  mgr_->UpdatePodStatus("u7", Status("app", "c1"));
+  ASSERT_TRUE(RunUntil([&] { return mgr_->Results("u7")["c1"].readiness == ProbeResult::kSuccess; }));
+  EXPECT_EQ(rt_.calls, 3) << "two errors, then the third try succeeded";
+  EXPECT_EQ(Count("Readiness", "unknown", "app", "web-u7"), 0);
+  EXPECT_EQ(Count("Readiness", "successful", "app", "web-u7"), 1);
+
+  // Three errors in a row: one "unknown" result, the readiness kept as it was.
+  api::Pod pod2 = MakePod("u8");
+  pod2.spec.containers.push_back(c);
+  rt_.calls = 0;
+  rt_.errors = 3;
+  mgr_->AddPod(pod2);
+  mgr_->UpdatePodStatus("u8", Status("app", "c2"));
+  ASSERT_TRUE(RunUntil([&] { return Count("Readiness", "unknown", "app", "web-u8") >= 1; }));
+  EXPECT_EQ(rt_.calls, 3);
+  EXPECT_EQ(mgr_->Results("u8")["c2"].readiness, ProbeResult::kFailure);  // the initial value
+
+  // A failing command is a result at the first try.
+  api::Pod pod3 = MakePod("u9");
+  pod3.spec.containers.push_back(c);
+  rt_.calls = 0;
+  rt_.exit_code = 1;
+  mgr_->AddPod(pod3);
+  mgr_->UpdatePodStatus("u9", Status("app", "c3"));
+  ASSERT_TRUE(RunUntil([&] { return Count("Readiness", "failed", "app", "web-u9") >= 1; }));
+  EXPECT_EQ(rt_.calls, 1);
 }
 
 TEST_F(ManagerTest, StartupProbe_HoldsLiveness_UntilStartedReported) {
