@@ -10,6 +10,7 @@
 #include "prober/manager.h"
 #include "runtime/fake_runtime.h"
 #include "unit/prober/grpc_server.h"
+#include "unit/prober/manager_fixture.h"
 #include "util/metrics.h"
 #include "util/timefmt.h"
 
@@ -18,52 +19,10 @@ namespace {
 
 using testing::GrpcServer;
 
-class GrpcManagerTest : public ::testing::Test {
+class GrpcManagerTest : public testing::ProbeManagerTestBase {
  protected:
-  GrpcManagerTest() : rt_(clock_) {
-    uv_loop_init(&loop_);
-    uv_async_init(&loop_, &async_,
-                  [](uv_async_t* a) { static_cast<GrpcManagerTest*>(a->data)->Drain(); });
-    async_.data = this;
-    ProbeManagerOptions o;
-    o.second = std::chrono::milliseconds(50);  // a probe "second" of 50 ms
-    o.jitter_at_startup = false;
-    mgr_ = std::make_unique<ProbeManager>(
-        &loop_, rt_, clock_,
-        [this](std::function<void()> fn) {
-          {
-            std::lock_guard<std::mutex> l(post_mu_);
-            posted_.push_back(std::move(fn));
-          }
-          uv_async_send(&async_);
-        },
-        [this](const std::string& uid) { changes_.push_back(uid); }, o);
-  }
-  ~GrpcManagerTest() override {
-    mgr_.reset();
-    uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
-    uv_run(&loop_, UV_RUN_DEFAULT);
-    EXPECT_EQ(uv_loop_close(&loop_), 0);
-  }
-  void Drain() {
-    std::vector<std::function<void()>> fns;
-    {
-      std::lock_guard<std::mutex> l(post_mu_);
-      fns.swap(posted_);
-    }
-    for (auto& f : fns) f();
-  }
-  bool RunUntil(const std::function<bool()>& pred, uint64_t ms = 10000) {
-    uv_timer_t deadline;
-    uv_timer_init(&loop_, &deadline);
-    uv_timer_start(
-        &deadline, [](uv_timer_t*) {}, ms, 0);
-    while (!pred() && uv_is_active(reinterpret_cast<uv_handle_t*>(&deadline)))
-      uv_run(&loop_, UV_RUN_ONCE);
-    uv_close(reinterpret_cast<uv_handle_t*>(&deadline), nullptr);
-    uv_run(&loop_, UV_RUN_NOWAIT);
-    return pred();
-  }
+  GrpcManagerTest() : rt_(clock_) { StartManager(rt_, std::chrono::milliseconds(50)); }  // a "second" of 50 ms
+  bool RunUntil(const std::function<bool()>& pred) { return ProbeManagerTestBase::RunUntil(pred, 10000); }
   // The container's readiness result: true/false, nullopt before the first probe.
   std::optional<bool> Readiness(const std::string& uid, const std::string& cid) {
     auto r = mgr_->Results(uid);
@@ -78,14 +37,7 @@ class GrpcManagerTest : public ::testing::Test {
         .Value();
   }
 
-  uv_loop_t loop_;
-  uv_async_t async_;
-  FakeClock clock_;
   runtime::FakeRuntime rt_;
-  std::mutex post_mu_;
-  std::vector<std::function<void()>> posted_;
-  std::vector<std::string> changes_;
-  std::unique_ptr<ProbeManager> mgr_;
 };
 
 TEST_F(GrpcManagerTest, ReadinessFollowsServingBothWays) {

@@ -13,6 +13,7 @@
 
 #include "runtime/runtime.h"
 #include "unit/prober/loopback_server.h"
+#include "unit/prober/manager_fixture.h"
 #include "util/metrics.h"
 #include "util/timefmt.h"
 
@@ -96,53 +97,9 @@ class ExecRuntime final : public runtime::Runtime {
   void SetEventHandler(std::function<void(const runtime::ContainerEvent&)>) override {}
 };
 
-class ManagerTest : public ::testing::Test {
+class ManagerTest : public testing::ProbeManagerTestBase {
  protected:
-  ManagerTest() {
-    uv_loop_init(&loop_);
-    uv_async_init(&loop_, &async_,
-                  [](uv_async_t* a) { static_cast<ManagerTest*>(a->data)->Drain(); });
-    async_.data = this;
-    ProbeManagerOptions o;
-    o.second = std::chrono::milliseconds(20);  // a probe "second" of 20 ms
-    o.jitter_at_startup = false;
-    mgr_ = std::make_unique<ProbeManager>(
-        &loop_, rt_, clock_,
-        [this](std::function<void()> fn) {
-          {
-            std::lock_guard<std::mutex> l(post_mu_);
-            posted_.push_back(std::move(fn));
-          }
-          uv_async_send(&async_);
-        },
-        [this](const std::string& uid) { changes_.push_back(uid); }, o);
-  }
-  ~ManagerTest() override {
-    mgr_.reset();
-    uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
-    uv_run(&loop_, UV_RUN_DEFAULT);
-    EXPECT_EQ(uv_loop_close(&loop_), 0);
-  }
-  void Drain() {
-    std::vector<std::function<void()>> fns;
-    {
-      std::lock_guard<std::mutex> l(post_mu_);
-      fns.swap(posted_);
-    }
-    for (auto& f : fns) f();
-  }
-  // Runs the loop until pred() holds or `ms` pass.
-  bool RunUntil(const std::function<bool()>& pred, uint64_t ms = 5000) {
-    uv_timer_t deadline;
-    uv_timer_init(&loop_, &deadline);
-    uv_timer_start(
-        &deadline, [](uv_timer_t*) {}, ms, 0);
-    while (!pred() && uv_is_active(reinterpret_cast<uv_handle_t*>(&deadline)))
-      uv_run(&loop_, UV_RUN_ONCE);
-    uv_close(reinterpret_cast<uv_handle_t*>(&deadline), nullptr);
-    uv_run(&loop_, UV_RUN_NOWAIT);
-    return pred();
-  }
+  ManagerTest() { StartManager(rt_, std::chrono::milliseconds(20)); }  // a probe "second" of 20 ms
 
   api::Pod MakePod(const std::string& uid) {
     api::Pod p;
@@ -179,14 +136,7 @@ class ManagerTest : public ::testing::Test {
         .Value();
   }
 
-  uv_loop_t loop_;
-  uv_async_t async_;
-  FakeClock clock_;
   ExecRuntime rt_;
-  std::mutex post_mu_;
-  std::vector<std::function<void()>> posted_;
-  std::vector<std::string> changes_;
-  std::unique_ptr<ProbeManager> mgr_;
 };
 
 TEST_F(ManagerTest, HttpReadiness_FlipsBothWays_AndTriggersSync) {
